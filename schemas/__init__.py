@@ -1,0 +1,38 @@
+"""The message contract: one pydantic model per stream, each stage extending the previous."""
+
+from schemas.articles import (
+    Amount,
+    ArticleImage,
+    CleanedArticle,
+    DateSource,
+    EnrichedArticle,
+    Entity,
+    EntityType,
+    LanguageGuess,
+    Mention,
+    Paragraph,
+    PublishedArticle,
+    Quote,
+    RawArticle,
+    Topic,
+)
+from schemas.events import DeadLetter, PublishedEvent
+
+__all__ = [
+    "Amount",
+    "ArticleImage",
+    "CleanedArticle",
+    "DateSource",
+    "DeadLetter",
+    "EnrichedArticle",
+    "Entity",
+    "EntityType",
+    "LanguageGuess",
+    "Mention",
+    "Paragraph",
+    "PublishedArticle",
+    "PublishedEvent",
+    "Quote",
+    "RawArticle",
+    "Topic",
+]

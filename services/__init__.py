@@ -1,0 +1,1 @@
+"""newswire services: the stages, their shared runtime and the CLI."""

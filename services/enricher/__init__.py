@@ -1,0 +1,1 @@
+"""The enrichment stage: language, topics, entities, quotes and amounts."""

@@ -1,0 +1,1 @@
+"""The publishing stage: revisions, near-duplicates and the CloudEvents entry."""

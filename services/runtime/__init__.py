@@ -1,0 +1,1 @@
+"""Runtime shared by every stage: settings, logging, Redis delivery, metrics, health."""

@@ -1,0 +1,127 @@
+"""One Settings object per process, read from `NEWSWIRE_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STAGES = ("cleaner", "enricher", "publisher")
+
+
+class SettingsError(Exception):
+    """A setting is invalid; the message is one sentence naming the variable."""
+
+
+class Settings(BaseSettings):
+    """Every setting of newswire, with its default. Environment variable: `NEWSWIRE_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_", extra="ignore", frozen=True)
+
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis to use (`redis://`, `rediss://` for TLS, `unix://`). Unset: start an embedded Redis.",
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("newswire")),
+        description="Where the embedded Redis keeps its data.",
+    )
+    prefix: str = Field(default="newswire", pattern=r"^[A-Za-z0-9_.-]+$", description="Key prefix of the streams.")
+    batch_size: int = Field(default=100, ge=1, le=10_000, description="Entries read per XREADGROUP call.")
+    block_ms: int = Field(default=1000, ge=1, le=60_000, description="How long a read waits for new entries (ms).")
+    claim_idle_ms: int = Field(
+        default=30_000, ge=100, description="Idle time after which another consumer's pending entry is reclaimed (ms)."
+    )
+    reclaim_interval_ms: int = Field(default=5_000, ge=50, description="How often the reclaim loop runs (ms).")
+    max_deliveries: int = Field(
+        default=5, ge=1, le=1000, description="Deliveries after which a failing entry goes to the dead-letter stream."
+    )
+    max_article_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, description="Largest raw entry accepted, in bytes."
+    )
+    shutdown_timeout_s: float = Field(
+        default=20.0, gt=0, le=600, description="Time a worker has to finish its batch after SIGTERM (s)."
+    )
+    published_maxlen: int = Field(
+        default=1_000_000, ge=0, description="Approximate length the published stream is trimmed to; 0 keeps all."
+    )
+    dedup_retention_s: int = Field(
+        default=30 * 24 * 3600, ge=60, description="How long re-submission state is kept per article (s)."
+    )
+    near_duplicate_window_s: int = Field(
+        default=7 * 24 * 3600, ge=60, description="Time window for near-duplicate detection (s)."
+    )
+    near_duplicate_threshold: float = Field(
+        default=0.8, gt=0, le=1, description="Estimated similarity above which an article is a near-duplicate."
+    )
+    http_port: int = Field(
+        default=9100, ge=0, le=65535, description="Port for /metrics, /healthz, /readyz; 0 picks a free one."
+    )
+    http_host: str = Field(default="0.0.0.0", description="Address the HTTP endpoints bind to.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="`auto`: readable on a terminal, JSON otherwise."
+    )
+    consumer_name: str | None = Field(
+        default=None, description="Consumer name in the groups; default `<hostname>-<pid>-<random>`."
+    )
+    event_source: str = Field(
+        default="newswire", description="CloudEvents `source` used when an article has no URL."
+    )
+    schema_base_url: str = Field(
+        default="https://newswire.dev/schemas", description="Base of the CloudEvents `dataschema` URI."
+    )
+    otel_enabled: bool = Field(default=False, description="Emit OpenTelemetry spans (needs an exporter configured).")
+    identity_transforms: bool = Field(
+        default=False, description="Benchmark-only: every stage passes messages through unchanged."
+    )
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @cached_property
+    def keys(self) -> StreamKeys:
+        return StreamKeys(self.prefix)
+
+
+class StreamKeys:
+    """Stream names. One hash tag for all so a stage's read and write can be one atomic script."""
+
+    def __init__(self, prefix: str) -> None:
+        tag = "{" + prefix + "}"
+        self.raw = f"{tag}:raw"
+        self.cleaned = f"{tag}:cleaned"
+        self.enriched = f"{tag}:enriched"
+        self.published = f"{tag}:published"
+        self.dlq = f"{tag}:dlq"
+        self.revisions = f"{tag}:rev"
+        self.near_duplicates = f"{tag}:lsh"
+
+    def input_of(self, stage: str) -> str:
+        return {"cleaner": self.raw, "enricher": self.cleaned, "publisher": self.enriched}[stage]
+
+    def output_of(self, stage: str) -> str:
+        return {"cleaner": self.cleaned, "enricher": self.enriched, "publisher": self.published}[stage]
+
+
+def load_settings() -> Settings:
+    """Read and validate the settings; raise SettingsError with one sentence on the first problem."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "NEWSWIRE_" + str(first["loc"][0]).upper() if first["loc"] else "a NEWSWIRE_ variable"
+        raise SettingsError(f"{name} is invalid: {first['msg']}.") from None
