@@ -33,7 +33,8 @@ class PublishedEvent(BaseModel):
     datacontenttype: str = Field(default="application/json", description="Media type of `data`.")
     dataschema: str = Field(description="URI of the JSON Schema of `data`.")
     traceparent: str | None = Field(
-        default=None, description="W3C trace context, present when the scraper sent one (distributed tracing extension)."
+        default=None,
+        description="W3C trace context, present when the scraper sent one (distributed tracing extension).",
     )
     data: PublishedArticle = Field(description="The article.")
 

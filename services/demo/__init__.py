@@ -1,0 +1,1 @@
+"""The sample article `newswire demo` publishes (an Arabic news article as a scraper sent it, from Al-Araby)."""

@@ -1,0 +1,25 @@
+"""Wiring of the enrichment stage: cleaned entry -> enrich_article -> enriched entry."""
+
+from __future__ import annotations
+
+from schemas import CleanedArticle
+from services.enricher import enrich
+from services.runtime.delivery import Entry, Forward, Outcome
+from services.runtime.settings import Settings
+
+
+class EnricherStage:
+    """Reads CleanedArticle JSON, enriches it, forwards EnrichedArticle JSON."""
+
+    stage = "enricher"
+
+    def __init__(self, settings: Settings) -> None:
+        del settings
+
+    def warm_up(self) -> None:
+        enrich.warm_up()
+
+    def process(self, entry: Entry) -> Outcome:
+        cleaned = CleanedArticle.model_validate_json(entry.fields[b"data"])
+        enriched = enrich.enrich_article(cleaned)
+        return Forward(enriched.article_id, [("data", enriched.model_dump_json())])

@@ -1,0 +1,480 @@
+"""Redis delivery for one stage: batched reads, atomic acknowledge-and-forward, reclaim, dead letters.
+
+The guarantee (DESIGN.md): each accepted input entry yields exactly one output or exactly one
+dead letter. Reading is at-least-once (XREADGROUP, then XAUTOCLAIM of entries idle too long);
+forwarding is idempotent because `forward.lua` adds an output only when its XACK removed the
+entry from the pending list. Everything here is tested against a real Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, Protocol
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from services.errors import ArticleRefused
+from services.runtime.metrics import StageMetrics
+from services.runtime.settings import Settings
+
+log = structlog.get_logger("newswire.delivery")
+
+Fields = dict[bytes, bytes]
+FieldPairs = Sequence[tuple[str | bytes, str | bytes]]
+
+_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+
+
+@dataclass(slots=True)
+class Entry:
+    """One stream entry as read, with how many times it has been delivered."""
+
+    id: bytes
+    fields: Fields
+    deliveries: int = 1
+
+
+@dataclass(slots=True)
+class Forward:
+    """Add `fields` to the stage's output stream."""
+
+    article_id: str | None
+    fields: FieldPairs
+
+
+@dataclass(slots=True)
+class PublishRevision:
+    """Add an event to the published stream unless the same content was published under `revision_key`."""
+
+    article_id: str
+    revision_key: str
+    content_hash: str
+    fields: FieldPairs
+
+
+@dataclass(slots=True)
+class Refuse:
+    """Dead-letter the entry: bad input, or delivered too many times."""
+
+    article_id: str | None
+    error_type: str
+    reason: str
+
+
+Outcome = Forward | PublishRevision | Refuse
+
+
+class StageProcessor(Protocol):
+    """The per-entry work of a stage: decode, call the pure transform, encode."""
+
+    stage: str
+
+    def process(self, entry: Entry) -> Outcome:
+        """Return what to do with the entry; raise ArticleRefused for bad input."""
+        ...
+
+
+@dataclass(slots=True)
+class _Processed:
+    entry: Entry
+    outcome: Outcome
+    seconds: float
+
+
+@dataclass
+class ConnectionWatch:
+    """Logs a Redis outage once when it starts and once when it ends, and paces retries."""
+
+    stage: str
+    down_since: float | None = None
+    attempt: int = 0
+    _log: structlog.stdlib.BoundLogger = field(default_factory=lambda: log)
+
+    async def failed(self, exc: BaseException) -> None:
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            self._log.warning("redis_unavailable", stage=self.stage, error=f"{type(exc).__name__}: {exc}")
+        self.attempt += 1
+        # Full jitter keeps a fleet of workers from reconnecting in lockstep.
+        await asyncio.sleep(random.uniform(0, min(5.0, 0.05 * 2**self.attempt)))
+
+    def succeeded(self) -> None:
+        if self.down_since is not None:
+            self._log.warning(
+                "redis_reconnected", stage=self.stage, outage_s=round(time.monotonic() - self.down_since, 3)
+            )
+            self.down_since = None
+            self.attempt = 0
+
+
+class ForwardScript:
+    """The acknowledge-and-forward Lua script, loaded once and called by SHA."""
+
+    def __init__(self, redis: Redis) -> None:
+        source = resources.files("services.runtime").joinpath("forward.lua").read_text()
+        self._script = redis.register_script(source)
+
+    async def __call__(
+        self,
+        *,
+        input_stream: str,
+        output_stream: str,
+        dlq_stream: str,
+        group: str,
+        output_maxlen: int,
+        revision_ttl_s: int,
+        items: Sequence[tuple[bytes, Outcome, FieldPairs]],
+    ) -> str:
+        """Run the script; return one status letter per item (see forward.lua)."""
+        keys: list[str] = [input_stream, output_stream, dlq_stream]
+        args: list[str | bytes | int] = [group, output_maxlen, revision_ttl_s]
+        for entry_id, outcome, pairs in items:
+            if isinstance(outcome, PublishRevision):
+                keys.append(outcome.revision_key)
+                args += [entry_id, "pub", len(pairs), len(keys), outcome.content_hash, outcome.article_id]
+            else:
+                args += [entry_id, "dlq" if isinstance(outcome, Refuse) else "out", len(pairs)]
+            for name, value in pairs:
+                args += [name, value]
+        statuses = await self._script(keys=keys, args=args)
+        return statuses.decode() if isinstance(statuses, bytes) else str(statuses)
+
+
+class StageWorker:
+    """Carries one stage's entries from its input stream to its output stream, as one consumer."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        settings: Settings,
+        processor: StageProcessor,
+        consumer: str,
+        metrics: StageMetrics,
+    ) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.processor = processor
+        self.stage = processor.stage
+        self.group = processor.stage
+        self.consumer = consumer
+        self.metrics = metrics
+        keys = settings.keys
+        self.input_stream = keys.input_of(self.stage)
+        self.output_stream = keys.output_of(self.stage)
+        self.dlq_stream = keys.dlq
+        self.output_maxlen = settings.published_maxlen if self.stage == "publisher" else 0
+        self.forward_script = ForwardScript(redis)
+        self.watch = ConnectionWatch(self.stage)
+        self._stopping = asyncio.Event()
+        self._log = log.bind(stage=self.stage, consumer=consumer)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def ensure_group(self) -> None:
+        """Create the stage's consumer group (and the stream) if missing; safe to call from every worker."""
+        await ensure_group(self.redis, self.input_stream, self.group)
+
+    def stop(self) -> None:
+        """Ask the worker to finish its batch and leave; `run` returns once it has."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def run(self) -> None:
+        """Read, transform and forward until stopped, reclaiming abandoned entries alongside."""
+        while not self.stopping:
+            try:
+                await self.ensure_group()
+                break
+            except _REDIS_DOWN as exc:
+                await self.watch.failed(exc)
+        self._log.info("worker_started", input=self.input_stream, output=self.output_stream)
+        reclaimer = asyncio.create_task(self._reclaim_loop(), name=f"{self.stage}-reclaim")
+        try:
+            while not self.stopping:
+                try:
+                    batch = await self._read()
+                except _REDIS_DOWN as exc:
+                    await self.watch.failed(exc)
+                    continue
+                except ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    # The stream or group was deleted under us (e.g. FLUSHALL, or a Redis without AOF restarted).
+                    self._log.warning("group_missing_recreating", stream=self.input_stream)
+                    await self.ensure_group()
+                    continue
+                self.watch.succeeded()
+                if batch:
+                    await self.handle_batch(batch)
+        finally:
+            self._stopping.set()
+            await reclaimer
+            await self._leave_group()
+        self._log.info("worker_stopped")
+
+    # -- the hot path ------------------------------------------------------------------------
+
+    async def _read(self) -> list[Entry]:
+        reply: Any = await self.redis.xreadgroup(
+            self.group,
+            self.consumer,
+            {self.input_stream: ">"},
+            count=self.settings.batch_size,
+            block=self.settings.block_ms,
+        )
+        if not reply:
+            return []
+        return [Entry(entry_id, fields) for entry_id, fields in reply[0][1]]
+
+    async def handle_batch(self, batch: Sequence[Entry]) -> None:
+        """Transform every entry, then acknowledge and forward the whole batch in one script call."""
+        processed: list[_Processed] = []
+        for entry in batch:
+            started = time.perf_counter()
+            outcome = self._process(entry)
+            if outcome is not None:
+                processed.append(_Processed(entry, outcome, time.perf_counter() - started))
+        if processed:
+            await self._forward(processed)
+        self.metrics.batch_size.observe(len(batch))
+
+    def _process(self, entry: Entry) -> Outcome | None:
+        if entry.deliveries > self.settings.max_deliveries:
+            return Refuse(
+                None,
+                "max_deliveries",
+                f"the {self.stage} failed on this entry {entry.deliveries - 1} times "
+                "(or its worker died while holding it), so it was set aside",
+            )
+        try:
+            return self.processor.process(entry)
+        except ArticleRefused as refused:
+            return Refuse(None, refused.error_type, refused.reason)
+        except Exception:
+            # A bug or a transient failure: leave the entry pending, so it is retried after the
+            # claim idle time and dead-lettered after max_deliveries.
+            self.metrics.failures.inc()
+            self._log.exception("processing_failed", stream_id=entry.id.decode(), deliveries=entry.deliveries)
+            return None
+
+    def _dead_letter_fields(self, entry: Entry, refusal: Refuse) -> FieldPairs:
+        return [
+            *entry.fields.items(),
+            ("stage", self.stage),
+            ("error_type", refusal.error_type),
+            ("error", refusal.reason),
+            ("attempts", str(entry.deliveries)),
+            ("source_stream", self.input_stream),
+            ("source_id", entry.id),
+            ("failed_at", datetime.now(UTC).isoformat()),
+        ]
+
+    async def _forward(self, processed: Sequence[_Processed]) -> None:
+        items = [
+            (
+                item.entry.id,
+                item.outcome,
+                self._dead_letter_fields(item.entry, item.outcome)
+                if isinstance(item.outcome, Refuse)
+                else item.outcome.fields,
+            )
+            for item in processed
+        ]
+        deadline = time.monotonic() + self.settings.shutdown_timeout_s
+        while True:
+            try:
+                statuses = await self.forward_script(
+                    input_stream=self.input_stream,
+                    output_stream=self.output_stream,
+                    dlq_stream=self.dlq_stream,
+                    group=self.group,
+                    output_maxlen=self.output_maxlen,
+                    revision_ttl_s=self.settings.dedup_retention_s,
+                    items=items,
+                )
+                self.watch.succeeded()
+                break
+            except _REDIS_DOWN as exc:
+                # Retrying is safe: the script adds nothing for entries it already acknowledged.
+                if self.stopping and time.monotonic() > deadline:
+                    self._log.warning("forward_abandoned_on_shutdown", entries=len(items))
+                    return
+                await self.watch.failed(exc)
+        for item, status in zip(processed, statuses, strict=True):
+            self._record(item, status)
+
+    def _record(self, item: _Processed, status: str) -> None:
+        """Count and log one article's outcome: the stage's one line per article."""
+        outcome = item.outcome
+        self.metrics.processing_seconds.observe(item.seconds)
+        if status == "s":
+            self.metrics.stale.inc()
+            self._log.info("article_already_forwarded", article_id=outcome.article_id, stream_id=item.entry.id.decode())
+        elif status == "u":
+            self.metrics.unchanged.inc()
+            self._log.info(
+                "article_unchanged",
+                article_id=outcome.article_id,
+                stream_id=item.entry.id.decode(),
+                duration_ms=round(item.seconds * 1000, 3),
+            )
+        elif isinstance(outcome, Refuse):
+            self.metrics.dead_lettered.labels(stage=self.stage, error_type=outcome.error_type).inc()
+            self._log.info(
+                "article_refused",
+                article_id=outcome.article_id,
+                stream_id=item.entry.id.decode(),
+                error_type=outcome.error_type,
+                error=outcome.reason,
+                duration_ms=round(item.seconds * 1000, 3),
+            )
+        else:
+            self.metrics.processed.inc()
+            self._log.info(
+                "article_forwarded",
+                article_id=outcome.article_id,
+                stream_id=item.entry.id.decode(),
+                duration_ms=round(item.seconds * 1000, 3),
+            )
+
+    # -- reclaiming --------------------------------------------------------------------------
+
+    async def _reclaim_loop(self) -> None:
+        interval = self.settings.reclaim_interval_ms / 1000
+        while not self.stopping:
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=interval * random.uniform(0.8, 1.2))
+                return
+            except TimeoutError:
+                pass
+            try:
+                await self.reclaim_once()
+                await self._remove_departed_consumers()
+                await trim_processed(self.redis, self.input_stream)
+            except _REDIS_DOWN as exc:
+                await self.watch.failed(exc)
+
+    async def reclaim_once(self) -> int:
+        """Claim entries idle longer than the claim idle time (from any consumer) and process them."""
+        start: bytes | str = "0-0"
+        total = 0
+        while not self.stopping:
+            reply: Any = await self.redis.xautoclaim(
+                self.input_stream,
+                self.group,
+                self.consumer,
+                min_idle_time=self.settings.claim_idle_ms,
+                start_id=start,
+                count=self.settings.batch_size,
+            )
+            start, claimed = reply[0], reply[1]
+            batch = [Entry(entry_id, fields) for entry_id, fields in claimed if fields is not None]
+            vanished = [entry_id for entry_id, fields in claimed if fields is None]
+            if vanished:
+                # Redis 6.2 returns trimmed entries with no fields; 7.x drops them itself.
+                await self.redis.xack(self.input_stream, self.group, *vanished)
+            if batch:
+                await self._count_deliveries(batch)
+                total += len(batch)
+                self.metrics.reclaimed.inc(len(batch))
+                self._log.info("entries_reclaimed", count=len(batch))
+                await self.handle_batch(batch)
+            if start in (b"0-0", "0-0"):
+                break
+        return total
+
+    async def _count_deliveries(self, batch: list[Entry]) -> None:
+        rows = await self.redis.xpending_range(
+            self.input_stream,
+            self.group,
+            min=batch[0].id,
+            max=batch[-1].id,
+            count=len(batch) * 4,
+            consumername=self.consumer,
+        )
+        counts = {row["message_id"]: int(row["times_delivered"]) for row in rows}
+        for entry in batch:
+            entry.deliveries = counts.get(entry.id, entry.deliveries)
+
+    async def _remove_departed_consumers(self) -> None:
+        """Delete consumers that hold nothing and have not read for a while (dead or scaled-down workers)."""
+        departed_after_ms = 2 * self.settings.claim_idle_ms
+        for consumer in await self.redis.xinfo_consumers(self.input_stream, self.group):
+            name = consumer["name"]
+            name = name.decode() if isinstance(name, bytes) else name
+            if name != self.consumer and consumer["pending"] == 0 and consumer["idle"] > departed_after_ms:
+                await self.redis.xgroup_delconsumer(self.input_stream, self.group, name)
+                self._log.info("consumer_removed", removed=name)
+
+    async def _leave_group(self) -> None:
+        """On shutdown: hand what is still pending under our name to the group, then delete our consumer.
+
+        Entries are moved to a hand-off consumer with their idle time set to the claim idle time,
+        so any live worker's reclaim loop takes them at once; no delivery is counted for this.
+        """
+        try:
+            rows = await self.redis.xpending_range(
+                self.input_stream, self.group, min="-", max="+", count=10_000, consumername=self.consumer
+            )
+            if rows:
+                ids: list[Any] = [row["message_id"] for row in rows]
+                await self.redis.xclaim(
+                    self.input_stream,
+                    self.group,
+                    f"{self.stage}-handoff",
+                    0,
+                    ids,
+                    idle=self.settings.claim_idle_ms,
+                    justid=True,
+                )
+                self._log.info("pending_handed_off", count=len(ids))
+            await self.redis.xgroup_delconsumer(self.input_stream, self.group, self.consumer)
+        except _REDIS_DOWN as exc:
+            # Whatever we still hold is reclaimed by the others after the claim idle time.
+            self._log.warning("leave_group_failed", error=str(exc))
+
+
+async def ensure_group(redis: Redis, stream: str, group: str) -> None:
+    """Create `group` on `stream` from its first entry, creating the stream too; no error when it exists."""
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def trim_processed(redis: Redis, stream: str) -> None:
+    """Trim `stream` below the oldest entry that any of its groups has not yet acknowledged."""
+    groups = await redis.xinfo_groups(stream)
+    if not groups:
+        return
+    floor: tuple[int, int] | None = None
+    for group in groups:
+        candidates = [_parse_id(group["last-delivered-id"])]
+        if group["pending"]:
+            summary = await redis.xpending(stream, group["name"])
+            candidates.append(_parse_id(summary["min"]))
+        # Entries never delivered to a group are above its last-delivered id, so they are kept.
+        low = min(candidates)
+        floor = low if floor is None else min(floor, low)
+    if floor is not None and floor > (0, 0):
+        await redis.xtrim(stream, minid=f"{floor[0]}-{floor[1]}", approximate=True)
+
+
+def _parse_id(value: bytes | str) -> tuple[int, int]:
+    text = value.decode() if isinstance(value, bytes) else value
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
