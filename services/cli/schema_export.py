@@ -43,17 +43,17 @@ def _asyncapi(prefix: str = "newswire") -> dict[str, Any]:
     )
     for group, source, source_model, target, target_model in stages:
         publisher = broker.publisher(
-            stream=target, title=target, description=target_model.__doc__, schema=target_model
+            stream=target, title=f"{group}-output", description=target_model.__doc__, schema=target_model
         )
         subscriber = broker.subscriber(
             stream=StreamSub(source, group=group, consumer=f"{group}-<host>-<pid>"),
-            title=source,
+            title=f"{group}-input",
             description=f"Read by the `{group}` group. {source_model.__doc__}",
         )
         subscriber(publisher(_declaration(source_model)))
     broker.publisher(
         stream=keys.dlq,
-        title=keys.dlq,
+        title="dead-letters",
         description="Refused entries: the original fields plus the fields of DeadLetter.",
         schema=DeadLetter,
     )
@@ -63,9 +63,11 @@ def _asyncapi(prefix: str = "newswire") -> dict[str, Any]:
 
 
 def _declaration(model: type[BaseModel]) -> Any:
-    async def declared(message: model) -> None:  # type: ignore[valid-type]
+    async def declared(message: Any) -> None:
         """Documentation only."""
 
+    # Set at run time: FastStream reads the payload schema from the annotation.
+    declared.__annotations__ = {"message": model, "return": None}
     return declared
 
 
@@ -77,7 +79,8 @@ def schema_documents() -> dict[str, dict[str, Any]]:
 
 
 def render(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    # Sorted: FastStream does not keep channel order stable between runs.
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def export(directory: Path) -> list[Path]:

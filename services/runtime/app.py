@@ -21,6 +21,7 @@ from faststream.redis import RedisBroker
 from redis.asyncio import Redis
 
 from services.runtime.delivery import StageProcessor, StageWorker
+from services.runtime.http import HealthServer, Heartbeat, ReadinessProbe
 from services.runtime.metrics import StageMetrics
 from services.runtime.passthrough import PassThroughStage
 from services.runtime.settings import STAGES, Settings
@@ -76,6 +77,7 @@ class Pipeline:
     on_ready: Callable[[Redis], None] | None = None
     workers: list[StageWorker] = field(default_factory=list)
     failed: bool = False
+    http: HealthServer | None = None
 
     def __post_init__(self) -> None:
         self.processors = [build_stage(stage, self.settings) for stage in self.stages]
@@ -92,6 +94,12 @@ class Pipeline:
 
     async def _start_workers(self) -> None:
         client: Redis = await self.broker.connect()
+        self.heartbeat = Heartbeat()
+        self._tasks.append(asyncio.create_task(self.heartbeat.beat(), name="heartbeat"))
+        keys = self.settings.keys
+        probe = ReadinessProbe(self.redis_url, [(keys.input_of(p.stage), p.stage) for p in self.processors])
+        self.http = HealthServer(self.settings.http_host, self.settings.http_port, self.heartbeat, probe)
+        self.http.start()
         for processor in self.processors:
             worker = StageWorker(client, self.settings, processor, self.consumer, StageMetrics(processor.stage))
             self.workers.append(worker)
@@ -113,13 +121,26 @@ class Pipeline:
         """SIGTERM: stop reading, finish and forward the batches in hand, leave the groups."""
         for worker in self.workers:
             worker.stop()
-        if not self._tasks:
-            return
-        done, pending = await asyncio.wait(self._tasks, timeout=self.settings.shutdown_timeout_s)
-        for task in pending:
-            log.warning("worker_drain_timeout", task=task.get_name())
-            task.cancel()
-        del done
+        worker_tasks = [task for task in self._tasks if task.get_name() != "heartbeat"]
+        if worker_tasks:
+            _done, pending = await asyncio.wait(worker_tasks, timeout=self.settings.shutdown_timeout_s)
+            for task in pending:
+                log.warning("worker_drain_timeout", task=task.get_name())
+                task.cancel()
+        for task in self._tasks:
+            if task.get_name() == "heartbeat":
+                task.cancel()
+        if self.http is not None:
+            self.http.stop()
 
     async def run(self) -> None:
+        """Run until SIGINT/SIGTERM (FastStream's signal handling), then drain."""
         await self.app.run()
+
+    async def start(self) -> None:
+        """Start without installing signal handlers (embedding, tests)."""
+        await self.app.start()
+
+    async def stop(self) -> None:
+        """Drain the workers and close the connection."""
+        await self.app.stop()

@@ -363,7 +363,8 @@ class StageWorker:
             try:
                 await self.reclaim_once()
                 await self._remove_departed_consumers()
-                await trim_processed(self.redis, self.input_stream)
+                groups = await trim_processed(self.redis, self.input_stream)
+                await self._refresh_gauges(groups)
             except _REDIS_DOWN as exc:
                 await self.watch.failed(exc)
 
@@ -408,6 +409,17 @@ class StageWorker:
         counts = {row["message_id"]: int(row["times_delivered"]) for row in rows}
         for entry in batch:
             entry.deliveries = counts.get(entry.id, entry.deliveries)
+
+    async def _refresh_gauges(self, groups: list[dict[str, Any]]) -> None:
+        """Stream length, lag and pending of this stage's group, refreshed with the reclaim loop, not per message."""
+        self.metrics.stream_length.set(await self.redis.xlen(self.input_stream))
+        for group in groups:
+            name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
+            if name == self.group:
+                self.metrics.group_pending.set(group["pending"])
+                # `lag` exists from Redis 7.0 on; it is None when Redis cannot tell (after deletions).
+                if group.get("lag") is not None:
+                    self.metrics.group_lag.set(group["lag"])
 
     async def _remove_departed_consumers(self) -> None:
         """Delete consumers that hold nothing and have not read for a while (dead or scaled-down workers)."""
@@ -456,11 +468,11 @@ async def ensure_group(redis: Redis, stream: str, group: str) -> None:
             raise
 
 
-async def trim_processed(redis: Redis, stream: str) -> None:
-    """Trim `stream` below the oldest entry that any of its groups has not yet acknowledged."""
-    groups = await redis.xinfo_groups(stream)
+async def trim_processed(redis: Redis, stream: str) -> list[dict[str, Any]]:
+    """Trim `stream` below the oldest entry that any of its groups has not yet acknowledged; return XINFO GROUPS."""
+    groups: list[dict[str, Any]] = await redis.xinfo_groups(stream)
     if not groups:
-        return
+        return groups
     floor: tuple[int, int] | None = None
     for group in groups:
         candidates = [_parse_id(group["last-delivered-id"])]
@@ -472,6 +484,7 @@ async def trim_processed(redis: Redis, stream: str) -> None:
         floor = low if floor is None else min(floor, low)
     if floor is not None and floor > (0, 0):
         await redis.xtrim(stream, minid=f"{floor[0]}-{floor[1]}", approximate=True)
+    return groups
 
 
 def _parse_id(value: bytes | str) -> tuple[int, int]:

