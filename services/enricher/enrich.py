@@ -7,6 +7,7 @@ from functools import cache
 from lingua import LanguageDetector, LanguageDetectorBuilder
 
 from schemas import CleanedArticle, EnrichedArticle
+from services.enricher.entities import link_entities, load_linker
 
 
 @cache
@@ -17,6 +18,7 @@ def _detector() -> LanguageDetector:
 def warm_up() -> None:
     """Load the models once, at worker start, so the first article is not slow."""
     _detector()
+    load_linker()
 
 
 def enrich_article(cleaned: CleanedArticle) -> EnrichedArticle:
@@ -28,8 +30,10 @@ def enrich_article(cleaned: CleanedArticle) -> EnrichedArticle:
         best = values[0]
         language = best.language.iso_code_639_1.name.lower()
         confidence = round(best.value, 4)
+    entities = link_entities(cleaned.body, language=language, title=cleaned.title)
     return EnrichedArticle(
         **cleaned.model_dump(exclude={"language"}),
         language=language,
         language_confidence=confidence,
+        entities=entities,
     )

@@ -1,0 +1,13 @@
+"""Entity linking: people, organisations, places and events as canonical entities, the same in every language."""
+
+from __future__ import annotations
+
+from schemas.articles import Entity
+from services.enricher.entities.linker import EntityLinker, load_linker
+
+__all__ = ["EntityLinker", "link_entities", "load_linker"]
+
+
+def link_entities(body: str, *, language: str | None, title: str | None = None) -> list[Entity]:
+    """Entities mentioned in `body` (offsets into `body`), most salient first; `title` mentions weigh more."""
+    return load_linker().link(body, language, title)

@@ -1,0 +1,1 @@
+"""Package data of the entity linker (kb.json, lexicon.json); a package so that installers ship it."""

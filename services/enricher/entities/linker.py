@@ -1,0 +1,319 @@
+"""Entity linking: knowledge-base matches, disambiguation, names found from cues, surnames, salience."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+
+from schemas.articles import Entity, EntityType, Mention
+from services.enricher.entities.cues import CueFinder, Token, tokenize
+from services.enricher.entities.kb import KnownEntity, Lexicon, load_entities, load_lexicon
+from services.enricher.entities.matcher import ARTICLE, BARE_PREFIXES, AliasMatcher, AliasRef, Span
+from services.enricher.entities.normalize import alias_key, is_arabic, normalize_text
+
+# A place whose name is also a first name (فلاديمير, Victoria) is read as a person's name when another name-like
+# word follows it, unless the place is famous enough to be meant on its own.
+FIRST_NAME_PLACE_MAX_PRIOR = 0.7
+# Capitalisation tells nothing at the start of a sentence, so obscure places need more than a capital letter there.
+SENTENCE_START_MIN_PRIOR = 0.5
+CONTEXT_COUNTRY_BONUS = 0.25
+# Many small towns have Arabic names that are everyday words (الجديدة "the new one"); below this prior a one-word
+# Arabic place name needs a locative word before it (في, مدينة ...).
+LOCATIVE_CUE_BELOW_PRIOR = 0.5
+_LOCATIVE_RE = re.compile(r"(?:^|\s)(?:[وف]?(?:في|من|الى|قرب|[بل]?مدينه|بلده|محافظه|ولايه|اقليم|بلدة))\s+$")
+TITLE_WEIGHT = 2.0
+LEAD_WEIGHT = 1.5
+_SENTENCE_END = re.compile(r"(?:^|[.!?؟\n\"“«]\s*)$")
+_SLUG_RE = re.compile(r"\W+")
+
+
+@dataclass
+class FoundEntity:
+    """An entity being assembled for one article."""
+
+    id: str
+    type: EntityType
+    name: str
+    known: KnownEntity | None = None
+    mentions: list[tuple[int, int]] = field(default_factory=list)
+    in_title: int = 0
+
+
+class EntityLinker:
+    """Knowledge base, automaton and word lists, built once per process."""
+
+    def __init__(self, entities: tuple[KnownEntity, ...], lexicon: Lexicon) -> None:
+        self.entities = entities
+        self.matcher = AliasMatcher(entities, lexicon)
+        self.cues = CueFinder(lexicon)
+        self.terminators = {alias_key(word) for word in lexicon.arabic_name_terminators}
+        first_names = {alias_key(name) for name in lexicon.given_names}
+        for entity in entities:
+            if entity.type is EntityType.PERSON:
+                for alias in entity.aliases:
+                    key = alias_key(alias)
+                    if " " in key:
+                        first_names.add(key.split(" ", 1)[0])
+        self.first_names = frozenset(first_names)
+
+    def link(self, body: str, language: str | None, title: str | None) -> list[Entity]:
+        """Entities of `body`, most salient first."""
+        norm, offsets = normalize_text(body)
+        tokens = tokenize(norm)
+        spans = self.matcher.find(norm, body, offsets)
+        found: dict[str, FoundEntity] = {}
+        context = self._context_countries(spans)
+        for span in spans:
+            entity = self._choose(span, norm, body, offsets, tokens, context)
+            if entity is not None:
+                self._add(found, entity.id, entity.type, entity.name, entity, (span.start, span.end))
+        covered, person_at = self._coverage(tokens, found)
+        for cue in self.cues.find(norm, body, tokens, covered, person_at):
+            self._add_cue_find(found, cue.type, norm, body, offsets, cue.start, cue.end)
+        self._attach_surnames(found, norm, body, offsets, tokens)
+        if title:
+            self._count_title(found, title)
+        return self._to_entities(found, body, offsets, language, len(norm))
+
+    def _context_countries(self, spans: list[Span]) -> set[str]:
+        countries = set()
+        for span in spans:
+            ids = {ref.entity for ref in span.refs}
+            if len(ids) == 1:
+                country = self.entities[next(iter(ids))].country
+                if country:
+                    countries.add(country)
+        return countries
+
+    def _choose(
+        self,
+        span: Span,
+        norm: str,
+        original: str,
+        offsets: list[int] | None,
+        tokens: list[Token],
+        context: set[str],
+    ) -> KnownEntity | None:
+        best: tuple[float, KnownEntity] | None = None
+        for ref in span.refs:
+            entity = self.entities[ref.entity]
+            if not self._plausible(ref, entity, span, norm, original, offsets, tokens):
+                continue
+            score = entity.prior
+            if entity.type is EntityType.LOC and entity.country in context and not entity.id.startswith("nw:loc:iso"):
+                score += CONTEXT_COUNTRY_BONUS
+            if best is None or score > best[0]:
+                best = (score, entity)
+        return best[1] if best else None
+
+    def _plausible(
+        self,
+        ref: AliasRef,
+        entity: KnownEntity,
+        span: Span,
+        norm: str,
+        original: str,
+        offsets: list[int] | None,
+        tokens: list[Token],
+    ) -> bool:
+        if entity.type is not EntityType.LOC or not ref.single_word:
+            return True
+        if ref.arabic and entity.prior < LOCATIVE_CUE_BELOW_PRIOR and not self._after_locative(norm, span.word_start):
+            return False
+        key = norm[span.start : span.end].removeprefix(ARTICLE) if ref.arabic else norm[span.start : span.end]
+        if key in self.first_names and entity.prior < FIRST_NAME_PLACE_MAX_PRIOR:
+            following = next((t for t in tokens if t.start > span.end), None)
+            adjacent = following is not None and following.start - span.end <= 2
+            if following is not None and adjacent and self._name_like(following, original, offsets):
+                return False
+        if not ref.arabic and entity.prior < SENTENCE_START_MIN_PRIOR:
+            o_start = offsets[span.start] if offsets else span.start
+            if _SENTENCE_END.search(original, max(0, o_start - 4), o_start):
+                return False
+        return True
+
+    @staticmethod
+    def _after_locative(norm: str, word_start: int) -> bool:
+        return bool(_LOCATIVE_RE.search(norm[max(0, word_start - 16) : word_start]))
+
+    def _name_like(self, token: Token, original: str, offsets: list[int] | None) -> bool:
+        if is_arabic(token.norm):
+            return token.norm not in self.terminators and not token.norm.startswith(ARTICLE)
+        start = offsets[token.start] if offsets else token.start
+        return original[start : start + 1].isupper()
+
+    @staticmethod
+    def _add(
+        found: dict[str, FoundEntity],
+        entity_id: str,
+        entity_type: EntityType,
+        name: str,
+        known: KnownEntity | None,
+        mention: tuple[int, int],
+    ) -> None:
+        entry = found.get(entity_id)
+        if entry is None:
+            entry = found[entity_id] = FoundEntity(entity_id, entity_type, name, known)
+        entry.mentions.append(mention)
+
+    @staticmethod
+    def _coverage(tokens: list[Token], found: dict[str, FoundEntity]) -> tuple[list[bool], list[bool]]:
+        covered = [False] * len(tokens)
+        person_at = [False] * len(tokens)
+        starts = [token.start for token in tokens]
+        for entry in found.values():
+            for start, end in entry.mentions:
+                for index in range(_first_token_at(starts, start), len(tokens)):
+                    if tokens[index].start >= end:
+                        break
+                    if tokens[index].end > start:
+                        covered[index] = True
+                        person_at[index] = person_at[index] or entry.type is EntityType.PERSON
+        return covered, person_at
+
+    def _add_cue_find(
+        self,
+        found: dict[str, FoundEntity],
+        entity_type: EntityType,
+        norm: str,
+        original: str,
+        offsets: list[int] | None,
+        start: int,
+        end: int,
+    ) -> None:
+        written = _original_slice(original, offsets, start, end)
+        slug = _SLUG_RE.sub("-", norm[start:end]).strip("-")
+        entity_id = f"nw:{entity_type.value.lower()}:{slug}"
+        # A new ORG or place may contain a linked place ("Diplomatic Academy of Vietnam"): the longer name wins,
+        # but a linked name that reaches past it ("International Court of Justice") keeps its words.
+        for entry in found.values():
+            if any(m[0] < end and start < m[1] and not (start <= m[0] and m[1] <= end) for m in entry.mentions):
+                return
+            if any(m == (start, end) for m in entry.mentions):
+                return
+        for entry in list(found.values()):
+            entry.mentions = [m for m in entry.mentions if not (start <= m[0] and m[1] <= end)]
+            if not entry.mentions:
+                del found[entry.id]
+        self._add(found, entity_id, entity_type, written, None, (start, end))
+
+    def _attach_surnames(
+        self, found: dict[str, FoundEntity], norm: str, original: str, offsets: list[int] | None, tokens: list[Token]
+    ) -> None:
+        """Link later surname-only mentions ("بيسكوف", "Kroenig") to the person named in full earlier."""
+        surnames: dict[str, FoundEntity] = {}
+        for entry in found.values():
+            if entry.type is not EntityType.PERSON:
+                continue
+            for start, end in entry.mentions:
+                words = norm[start:end].split()
+                if len(words) >= 2 and len(words[-1]) >= 3:
+                    surnames.setdefault(words[-1], entry)
+        if not surnames:
+            return
+        covered, _ = self._coverage(tokens, found)
+        # Only a word starting like a surname or with a proclitic letter can be one.
+        initials = {surname[0] for surname in surnames} | set("وفبلك")
+        for index, token in enumerate(tokens):
+            if covered[index] or token.norm[0] not in initials:
+                continue
+            person, skip = self._surname_match(token.norm, surnames)
+            if person is None:
+                continue
+            o_start = offsets[token.start] if offsets else token.start
+            if not is_arabic(token.norm) and not original[o_start : o_start + 1].isupper():
+                continue
+            person.mentions.append((token.start + skip, token.end))
+
+    @staticmethod
+    def _surname_match(word: str, surnames: dict[str, FoundEntity]) -> tuple[FoundEntity | None, int]:
+        if word in surnames:
+            return surnames[word], 0
+        if is_arabic(word):
+            for length in (1, 2):
+                if word[:length] in BARE_PREFIXES and word[length:] in surnames:
+                    return surnames[word[length:]], length
+        return None, 0
+
+    def _count_title(self, found: dict[str, FoundEntity], title: str) -> None:
+        norm, offsets = normalize_text(title)
+        tokens = tokenize(norm)
+        for span in self.matcher.find(norm, title, offsets):
+            entity = self._choose(span, norm, title, offsets, tokens, set())
+            if entity is not None and entity.id in found:
+                found[entity.id].in_title += 1
+
+    def _to_entities(
+        self,
+        found: dict[str, FoundEntity],
+        body: str,
+        offsets: list[int] | None,
+        language: str | None,
+        length: int,
+    ) -> list[Entity]:
+        lang = (language or "").split("-")[0].lower()
+        scored = []
+        for entry in found.values():
+            mentions = sorted(set(entry.mentions))
+            weight = sum(LEAD_WEIGHT if start < 0.15 * length else 1.0 for start, _ in mentions)
+            weight += TITLE_WEIGHT * min(entry.in_title, 2) + 0.5 * (1.0 - mentions[0][0] / max(length, 1))
+            scored.append((weight, entry, mentions))
+        top = max((weight for weight, _, _ in scored), default=1.0)
+        entities = []
+        for weight, entry, mentions in sorted(scored, key=lambda item: (-item[0], item[2][0][0])):
+            written = [_original_slice(body, offsets, start, end) for start, end in mentions]
+            known = entry.known
+            local = _local_name(known, lang, written, entry.name)
+            entities.append(
+                Entity(
+                    id=entry.id,
+                    wikidata_id=known.wikidata_id if known else None,
+                    type=entry.type,
+                    name=entry.name,
+                    name_local=local,
+                    mentions=[
+                        Mention(text=text, start=_orig(offsets, start), end=_orig_end(offsets, end))
+                        for text, (start, end) in zip(written, mentions, strict=True)
+                    ],
+                    salience=round(weight / top, 3),
+                    country=known.country if known and entry.type is EntityType.LOC else None,
+                )
+            )
+        return entities
+
+
+def _local_name(known: KnownEntity | None, lang: str, written: list[str], default: str) -> str:
+    if known is not None:
+        if lang == "en":
+            return known.name
+        if lang in known.names:
+            return known.names[lang]
+    if written:
+        return Counter(written).most_common(1)[0][0]
+    return default
+
+
+def _first_token_at(starts: list[int], position: int) -> int:
+    from bisect import bisect_right
+
+    return max(0, bisect_right(starts, position) - 1)
+
+
+def _orig(offsets: list[int] | None, index: int) -> int:
+    return offsets[index] if offsets else index
+
+
+def _orig_end(offsets: list[int] | None, end: int) -> int:
+    return offsets[end - 1] + 1 if offsets else end
+
+
+def _original_slice(original: str, offsets: list[int] | None, start: int, end: int) -> str:
+    return original[_orig(offsets, start) : _orig_end(offsets, end)]
+
+
+@cache
+def load_linker() -> EntityLinker:
+    """Load the knowledge base and build the automaton; cached, call once at worker start."""
+    return EntityLinker(load_entities(), load_lexicon())
