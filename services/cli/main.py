@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="The message contract: JSON Schema and AsyncAPI files.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
+dlq_app = typer.Typer(help="Refused entries: list, show, replay, purge.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
 
 T = TypeVar("T")
 
@@ -200,6 +202,138 @@ def demo(
         f"event id: {event.get('id')}  ({len(article.get('body', ''))} characters of clean body)",
         err=True,
     )
+
+
+@app.command()
+def stats(
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh in place every --interval seconds.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between refreshes with --watch.")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Per stream and group: length, lag, pending, consumers, oldest pending; DLQ size; throughput."""
+    import time
+
+    import redis
+    from rich.console import Console
+    from rich.live import Live
+
+    from services.cli.stats import collect, render
+
+    settings = settings_or_exit()
+
+    def show(url: str) -> None:
+        client = redis.Redis.from_url(url, socket_timeout=5)
+        if as_json:
+            typer.echo(json.dumps(collect(client, settings.keys)))
+        elif not watch:
+            Console().print(render(collect(client, settings.keys)))
+        else:
+            with Live(render(collect(client, settings.keys)), auto_refresh=False) as live:
+                while True:
+                    time.sleep(interval)
+                    live.update(render(collect(client, settings.keys)), refresh=True)
+        client.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        with_redis(settings, show)
+
+
+@dlq_app.command("list")
+def dlq_list(
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    stage: Annotated[str | None, typer.Option(help="Only entries refused by this stage.")] = None,
+    error_type: Annotated[str | None, typer.Option(help="Only this error type, e.g. invalid_json.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """List dead letters with their reasons."""
+    import redis
+    from rich.console import Console
+    from rich.table import Table
+
+    from services.cli.dlq import list_entries
+
+    settings = settings_or_exit()
+
+    def show(url: str) -> None:
+        client = redis.Redis.from_url(url)
+        entries = list_entries(client, settings.keys, limit=limit, stage=stage, error_type=error_type)
+        if as_json:
+            for entry in entries:
+                typer.echo(json.dumps(entry.summary(), ensure_ascii=False))
+            return
+        table = Table(title=f"{settings.keys.dlq}: {client.xlen(settings.keys.dlq)} entries")
+        for column in ("id", "stage", "error_type", "attempts", "failed_at", "error"):
+            table.add_column(column, overflow="fold")
+        for entry in entries:
+            reason = entry.reason
+            table.add_row(entry.id, *(reason.get(k, "") for k in ("stage", "error_type", "attempts", "failed_at",
+                                                                   "error")))
+        Console().print(table)
+
+    with_redis(settings, show)
+
+
+@dlq_app.command("show")
+def dlq_show(entry_id: Annotated[str, typer.Argument(help="The dead letter's entry id.")]) -> None:
+    """Show one dead letter in full, its original fields included."""
+    import redis
+
+    from services.cli.dlq import get_entry
+
+    settings = settings_or_exit()
+    entry = with_redis(settings, lambda url: get_entry(redis.Redis.from_url(url), settings.keys, entry_id))
+    if entry is None:
+        raise fail(f"no dead letter {entry_id} in {settings.keys.dlq}")
+    typer.echo(json.dumps(entry.as_json(), ensure_ascii=False, indent=2))
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    entry_ids: Annotated[list[str] | None, typer.Argument(help="Dead letters to replay.")] = None,
+    replay_all: Annotated[bool, typer.Option("--all", help="Replay every dead letter (after filters).")] = False,
+    stage: Annotated[str | None, typer.Option(help="With --all: only this stage's.")] = None,
+    error_type: Annotated[str | None, typer.Option(help="With --all: only this error type.")] = None,
+) -> None:
+    """Put dead letters back on the stream they came from (after fixing what refused them)."""
+    import redis
+
+    from services.cli.dlq import get_entry, list_entries, replay
+
+    settings = settings_or_exit()
+    if not entry_ids and not replay_all:
+        raise fail("name the dead letters to replay, or pass --all", code=2)
+
+    def run_replay(url: str) -> int:
+        client = redis.Redis.from_url(url)
+        if replay_all:
+            entries = list_entries(client, settings.keys, limit=10**9, stage=stage, error_type=error_type)
+        else:
+            entries = []
+            for entry_id in entry_ids or []:
+                entry = get_entry(client, settings.keys, entry_id)
+                if entry is None:
+                    raise fail(f"no dead letter {entry_id} in {settings.keys.dlq}")
+                entries.append(entry)
+        return replay(client, settings.keys, reversed(entries) if replay_all else entries)
+
+    count = with_redis(settings, run_replay)
+    typer.echo(f"replayed {count} dead letter{'s' if count != 1 else ''}", err=True)
+
+
+@dlq_app.command("purge")
+def dlq_purge(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete every dead letter."""
+    import redis
+
+    from services.cli.dlq import purge
+
+    settings = settings_or_exit()
+    if not yes and not typer.confirm(f"Delete every entry of {settings.keys.dlq}?", default=False):
+        raise fail("nothing deleted", code=1)
+    count = with_redis(settings, lambda url: purge(redis.Redis.from_url(url), settings.keys))
+    typer.echo(f"deleted {count} dead letter{'s' if count != 1 else ''}", err=True)
 
 
 @schema_app.command("export")

@@ -27,8 +27,9 @@ class EventDraft:
 
 def article_identity(article: EnrichedArticle) -> str:
     """What makes two submissions the same article: canonical URL, else the scraper's id, else the content."""
-    if article.canonical_url:
-        key = "url:" + article.canonical_url
+    url = article.canonical_url or article.url
+    if url:
+        key = "url:" + url
     elif article.id:
         key = "id:" + article.id
     else:

@@ -130,13 +130,14 @@ class ForwardScript:
         input_stream: str,
         output_stream: str,
         dlq_stream: str,
+        rate_key: str,
         group: str,
         output_maxlen: int,
         revision_ttl_s: int,
         items: Sequence[tuple[bytes, Outcome, FieldPairs]],
     ) -> str:
         """Run the script; return one status letter per item (see forward.lua)."""
-        keys: list[str] = [input_stream, output_stream, dlq_stream]
+        keys: list[str] = [input_stream, output_stream, dlq_stream, rate_key]
         args: list[str | bytes | int] = [group, output_maxlen, revision_ttl_s]
         for entry_id, outcome, pairs in items:
             if isinstance(outcome, PublishRevision):
@@ -300,6 +301,7 @@ class StageWorker:
                     input_stream=self.input_stream,
                     output_stream=self.output_stream,
                     dlq_stream=self.dlq_stream,
+                    rate_key=self.settings.keys.rate(self.stage, time.time()),
                     group=self.group,
                     output_maxlen=self.output_maxlen,
                     revision_ttl_s=self.settings.dedup_retention_s,

@@ -6,7 +6,8 @@
 -- Re-running the same call (after a lost reply) is therefore harmless.
 --
 -- KEYS[1] input stream, KEYS[2] output stream, KEYS[3] dead-letter stream,
--- KEYS[4..] revision keys of `pub` entries (same hash tag as the streams).
+-- KEYS[4] this minute's throughput counter of the stage (read by `newswire stats`),
+-- KEYS[5..] revision keys of `pub` entries (same hash tag as the streams).
 -- ARGV[1] group, ARGV[2] approximate MAXLEN of the output (0: no trimming),
 -- ARGV[3] revision state TTL in seconds,
 -- then per entry: id, kind, n, [key index, content hash, article id when kind == 'pub'],
@@ -81,4 +82,9 @@ while i <= #ARGV do
   i = i + 2 * n
 end
 
+local done = #statuses
+if done > 0 then
+  redis.call('INCRBY', KEYS[4], done)
+  redis.call('EXPIRE', KEYS[4], 180)
+end
 return table.concat(statuses)

@@ -108,6 +108,11 @@ class StreamKeys:
         self.dlq = f"{tag}:dlq"
         self.revisions = f"{tag}:rev"
         self.near_duplicates = f"{tag}:lsh"
+        self._rate = f"{tag}:rate"
+
+    def rate(self, stage: str, now: float) -> str:
+        """Counter of entries a stage finished during the minute containing `now` (epoch seconds)."""
+        return f"{self._rate}:{stage}:{int(now // 60)}"
 
     def input_of(self, stage: str) -> str:
         return {"cleaner": self.raw, "enricher": self.cleaned, "publisher": self.enriched}[stage]
