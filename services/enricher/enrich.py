@@ -2,38 +2,33 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-from lingua import LanguageDetector, LanguageDetectorBuilder
-
 from schemas import CleanedArticle, EnrichedArticle
+from services.enricher import amounts, language, quotes, topics
 from services.enricher.entities import link_entities, load_linker
 
 
-@cache
-def _detector() -> LanguageDetector:
-    return LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
-
-
 def warm_up() -> None:
-    """Load the models once, at worker start, so the first article is not slow."""
-    _detector()
+    """Load the models and lexicons once, at worker start, so the first article is not slow."""
+    language.warm_up()
     load_linker()
+    topics.warm_up()
+    quotes.warm_up()
+    amounts.warm_up()
 
 
 def enrich_article(cleaned: CleanedArticle) -> EnrichedArticle:
     """Detect what the article is and what it is about."""
-    language = None
-    confidence = 0.0
-    values = _detector().compute_language_confidence_values(cleaned.body[:4000])
-    if values:
-        best = values[0]
-        language = best.language.iso_code_639_1.name.lower()
-        confidence = round(best.value, 4)
-    entities = link_entities(cleaned.body, language=language, title=cleaned.title)
+    report = language.detect_languages(cleaned.body, cleaned.title)
+    code = report.body.code if report.body else None
+    entities = link_entities(cleaned.body, language=code, title=cleaned.title)
     return EnrichedArticle(
         **cleaned.model_dump(exclude={"language"}),
-        language=language,
-        language_confidence=confidence,
+        language=code,
+        language_confidence=report.body.confidence if report.body else 0.0,
+        title_language=report.title,
+        languages=report.mixed,
         entities=entities,
+        topics=topics.classify_topics(cleaned, language=code, entities=entities),
+        quotes=quotes.extract_quotes(cleaned.body, language=code, entities=entities),
+        amounts=amounts.extract_amounts(cleaned.body, language=code),
     )

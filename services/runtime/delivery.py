@@ -205,6 +205,8 @@ class StageWorker:
         reclaimer = asyncio.create_task(self._reclaim_loop(), name=f"{self.stage}-reclaim")
         try:
             while not self.stopping:
+                if reclaimer.done():
+                    reclaimer.result()  # a bug in the reclaim loop: crash loudly now, not at shutdown
                 try:
                     batch = await self._read()
                 except _REDIS_DOWN as exc:
@@ -480,7 +482,9 @@ async def trim_processed(redis: Redis, stream: str) -> list[dict[str, Any]]:
         candidates = [_parse_id(group["last-delivered-id"])]
         if group["pending"]:
             summary = await redis.xpending(stream, group["name"])
-            candidates.append(_parse_id(summary["min"]))
+            # Acknowledged since XINFO GROUPS was read: nothing pending any more.
+            if summary["min"] is not None:
+                candidates.append(_parse_id(summary["min"]))
         # Entries never delivered to a group are above its last-delivered id, so they are kept.
         low = min(candidates)
         floor = low if floor is None else min(floor, low)

@@ -1,0 +1,294 @@
+"""Language identification of an article's body and title (pure; the detector is built once per process).
+
+Texts are first routed by script: scripts that belong to one language decide alone, Arabic script goes to a
+detector restricted to Arabic, Persian and Urdu plus letter rules for Pashto and Central Kurdish (which the
+detector does not know), and Latin and Cyrillic text goes to lingua. Long bodies are sampled chunk by chunk,
+which also gives each language's share when an article mixes languages.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from lingua import ConfidenceValue, Language, LanguageDetector, LanguageDetectorBuilder
+
+from schemas.articles import LanguageGuess
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageReport:
+    """Languages of one article: the body's, the title's and, when the body mixes languages, each one's share."""
+
+    body: LanguageGuess | None
+    title: LanguageGuess | None
+    mixed: list[LanguageGuess] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorProfile:
+    """Which lingua models a worker holds: high-accuracy ones for `precise`, low-accuracy ones for the rest."""
+
+    name: str
+    precise: frozenset[Language]
+    broad_low_accuracy: bool = True
+    preload: bool = True
+
+
+# High-accuracy models cost 20-60 MB each, so only the Arabic-script trio (where short titles are ambiguous
+# and the newsroom's first language lives) gets them; every other language runs on the low-accuracy models.
+# tests/benchmarks/language.py measures this profile against the alternatives.
+DEFAULT_PROFILE = DetectorProfile(
+    name="arabic-script-precise+all-low",
+    precise=frozenset({Language.ARABIC, Language.PERSIAN, Language.URDU}),
+)
+
+# A chunk shorter than this many letters is merged with its neighbour before detection: single short
+# paragraphs (subheadings, bylines) are too short to vote on their own.
+_MIN_CHUNK_LETTERS = 60
+# Letters of a chunk read by the detector; more adds time, not accuracy.
+_CHUNK_SAMPLE_LETTERS = 400
+# Chunks sampled from a long body (first, last and evenly spread between).
+_MAX_CHUNKS = 6
+# A second language must hold this share of the sampled text before the article counts as mixed.
+_MIXED_MIN_SHARE = 0.15
+# Only chunks detected with this confidence count towards mixing: close languages (Indonesian and Malay,
+# say) split an unsure detector's votes without the article mixing anything.
+_MIXED_MIN_CONFIDENCE = 0.8
+# Pairs so close that the detector splits one text between them: a minority vote for the leader's partner
+# is the detector hesitating, not the article mixing languages.
+_CLOSE_LANGUAGES = frozenset(
+    frozenset(pair)
+    for pair in (("id", "ms"), ("bs", "hr"), ("bs", "sr"), ("hr", "sr"), ("nb", "nn"), ("da", "nb"), ("cs", "sk"))
+)
+
+_SCRIPT_OF_SINGLE_LANGUAGE = {
+    "Greek": "el",
+    "Hebrew": "he",
+    "Armenian": "hy",
+    "Georgian": "ka",
+    "Hangul": "ko",
+    "Thai": "th",
+    "Bengali": "bn",
+    "Gurmukhi": "pa",
+    "Gujarati": "gu",
+    "Tamil": "ta",
+    "Telugu": "te",
+}
+# (first code point, last code point, script); scripts not listed here count as "Other".
+_SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
+    (0x0041, 0x005A, "Latin"),
+    (0x0061, 0x007A, "Latin"),
+    (0x00C0, 0x024F, "Latin"),
+    (0x0370, 0x03FF, "Greek"),
+    (0x0400, 0x052F, "Cyrillic"),
+    (0x0530, 0x058F, "Armenian"),
+    (0x0590, 0x05FF, "Hebrew"),
+    (0x0600, 0x06FF, "Arabic"),
+    (0x0750, 0x077F, "Arabic"),
+    (0x08A0, 0x08FF, "Arabic"),
+    (0x0900, 0x097F, "Devanagari"),
+    (0x0980, 0x09FF, "Bengali"),
+    (0x0A00, 0x0A7F, "Gurmukhi"),
+    (0x0A80, 0x0AFF, "Gujarati"),
+    (0x0B80, 0x0BFF, "Tamil"),
+    (0x0C00, 0x0C7F, "Telugu"),
+    (0x0E00, 0x0E7F, "Thai"),
+    (0x10A0, 0x10FF, "Georgian"),
+    (0x1100, 0x11FF, "Hangul"),
+    (0x1E00, 0x1EFF, "Latin"),
+    (0x3040, 0x30FF, "Kana"),
+    (0x3130, 0x318F, "Hangul"),
+    (0x3400, 0x4DBF, "Han"),
+    (0x4E00, 0x9FFF, "Han"),
+    (0xAC00, 0xD7AF, "Hangul"),
+    (0xFB50, 0xFDFF, "Arabic"),
+    (0xFE70, 0xFEFF, "Arabic"),
+)
+
+# Letters that only Pashto (ټ ډ ړ ښ ږ ڼ ځ څ ګ ۍ ې) or only Central Kurdish (ێ ڵ ڕ ۆ ە) write among the
+# Arabic-script languages; the detector knows neither language, so these letters decide.
+_PASHTO_LETTERS = frozenset("\u067c\u0689\u0693\u069a\u0696\u06bc\u0681\u0685\u06ab\u06cd\u06d0")
+_KURDISH_LETTERS = frozenset("\u06ce\u06b5\u0695\u06c6\u06d5")
+# Urdu-only letters (ٹ ڈ ڑ ں ے): their presence settles Urdu on titles too short for the statistics.
+_URDU_LETTERS = frozenset("\u0679\u0688\u0691\u06ba\u06d2")
+
+
+def _script_of(char: str) -> str:
+    code = ord(char)
+    for first, last, script in _SCRIPT_RANGES:
+        if first <= code <= last:
+            return script
+    return "Other"
+
+
+def _letter_scripts(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for char in text:
+        if char.isalpha():
+            script = _script_of(char)
+            counts[script] = counts.get(script, 0) + 1
+    return counts
+
+
+class LanguageIdentifier:
+    """Routes texts by script to the right lingua detector; build once per process and reuse."""
+
+    def __init__(self, profile: DetectorProfile = DEFAULT_PROFILE) -> None:
+        self.profile = profile
+        arabic_script = [Language.ARABIC, Language.PERSIAN, Language.URDU]
+        self._arabic = self._build(arabic_script, low=not set(arabic_script) <= profile.precise)
+        broad = [lang for lang in Language.all() if lang not in arabic_script]
+        self._broad = self._build(broad, low=profile.broad_low_accuracy)
+        precise_broad = sorted(profile.precise - set(arabic_script), key=lambda lang: lang.name)
+        self._precise_broad = self._build(precise_broad, low=False) if len(precise_broad) >= 2 else None
+
+    def _build(self, languages: Iterable[Language], *, low: bool) -> LanguageDetector:
+        builder = LanguageDetectorBuilder.from_languages(*languages)
+        if low:
+            builder = builder.with_low_accuracy_mode()
+        if self.profile.preload:
+            builder = builder.with_preloaded_language_models()
+        return builder.build()
+
+    def guess(self, text: str) -> LanguageGuess | None:
+        """Language of one short or medium text (a title, a paragraph, a chunk)."""
+        scripts = _letter_scripts(text)
+        if not scripts:
+            return None
+        script, letters = max(scripts.items(), key=lambda item: item[1])
+        share = letters / sum(scripts.values())
+        if script in _SCRIPT_OF_SINGLE_LANGUAGE:
+            return LanguageGuess(code=_SCRIPT_OF_SINGLE_LANGUAGE[script], confidence=round(share, 3))
+        if script in ("Han", "Kana"):
+            # Japanese writes Han with kana around it; Chinese never uses kana.
+            kana = scripts.get("Kana", 0)
+            code = "ja" if kana >= 0.1 * (kana + scripts.get("Han", 0)) else "zh"
+            return LanguageGuess(code=code, confidence=round(share, 3))
+        if script == "Arabic":
+            return self._guess_arabic_script(text, letters)
+        if script in ("Latin", "Cyrillic", "Devanagari"):
+            return self._guess_with(self._broad, text, refine=self._precise_broad)
+        return None
+
+    def _guess_arabic_script(self, text: str, letters: int) -> LanguageGuess | None:
+        pashto = sum(1 for char in text if char in _PASHTO_LETTERS)
+        kurdish = sum(1 for char in text if char in _KURDISH_LETTERS)
+        if kurdish >= 2 and kurdish >= pashto:
+            return LanguageGuess(code="ckb", confidence=round(min(1.0, 0.5 + 10 * kurdish / letters), 3))
+        if pashto >= 2:
+            return LanguageGuess(code="ps", confidence=round(min(1.0, 0.5 + 10 * pashto / letters), 3))
+        if sum(1 for char in text if char in _URDU_LETTERS) >= 2:
+            return LanguageGuess(code="ur", confidence=0.95)
+        return self._guess_with(self._arabic, text, refine=None)
+
+    def _guess_with(
+        self, detector: LanguageDetector, text: str, *, refine: LanguageDetector | None
+    ) -> LanguageGuess | None:
+        values: list[ConfidenceValue] = detector.compute_language_confidence_values(text)
+        if not values or values[0].value <= 0.0:
+            return None
+        best = values[0]
+        if refine is not None and best.language in self.profile.precise:
+            # The low-accuracy guess named a language we hold precise models for: let those decide among
+            # themselves (short texts are where the low-accuracy models confuse close languages).
+            refined = refine.compute_language_confidence_values(text)
+            if refined and refined[0].value > 0.0:
+                best = refined[0]
+        return LanguageGuess(code=_bcp47(best.language), confidence=round(min(1.0, best.value), 3))
+
+    def report(self, body: str, title: str | None) -> LanguageReport:
+        """Body language (sampled chunks, length-weighted), title language, and shares when mixed."""
+        votes: dict[str, float] = {}
+        confident_votes: dict[str, float] = {}
+        confidence_mass: dict[str, float] = {}
+        for chunk in _sample_chunks(body):
+            guess = self.guess(chunk[:_CHUNK_SAMPLE_LETTERS])
+            if guess is None:
+                continue
+            weight = float(len(chunk))
+            votes[guess.code] = votes.get(guess.code, 0.0) + weight
+            confidence_mass[guess.code] = confidence_mass.get(guess.code, 0.0) + weight * guess.confidence
+            if guess.confidence >= _MIXED_MIN_CONFIDENCE:
+                confident_votes[guess.code] = confident_votes.get(guess.code, 0.0) + weight
+        body_guess: LanguageGuess | None = None
+        if votes:
+            code, weight = max(votes.items(), key=lambda item: item[1])
+            body_guess = LanguageGuess(code=code, confidence=round(confidence_mass[code] / weight, 3))
+        title_guess = self.guess(title) if title and title.strip() else None
+        return LanguageReport(body=body_guess, title=title_guess, mixed=_mixed_shares(confident_votes))
+
+
+def _mixed_shares(votes: dict[str, float]) -> list[LanguageGuess]:
+    if not votes:
+        return []
+    leader = max(votes.items(), key=lambda item: item[1])[0]
+    for code in list(votes):
+        if code != leader and frozenset((code, leader)) in _CLOSE_LANGUAGES:
+            votes[leader] += votes.pop(code)
+    total = sum(votes.values())
+    shares = sorted(((code, weight / total) for code, weight in votes.items()), key=lambda item: -item[1])
+    shares = [(code, share) for code, share in shares if share >= _MIXED_MIN_SHARE]
+    if len(shares) < 2:
+        return []
+    return [LanguageGuess(code=code, confidence=round(share, 3)) for code, share in shares]
+
+
+def _sample_chunks(body: str) -> list[str]:
+    """Paragraphs merged until each holds enough letters, then a spread sample of them."""
+    chunks: list[tuple[str, str, int]] = []  # (text, script, letters)
+    pending: list[str] = []
+    pending_letters = 0
+    pending_script = ""
+    for paragraph in (p.strip() for p in body.split("\n")):
+        scripts = _letter_scripts(paragraph)
+        if not scripts:
+            continue
+        script = max(scripts.items(), key=lambda item: item[1])[0]
+        if pending and script != pending_script:
+            # A change of script ends the chunk even when it is short: that is a language switch.
+            chunks.append(("\n".join(pending), pending_script, pending_letters))
+            pending, pending_letters = [], 0
+        pending.append(paragraph)
+        pending_letters += sum(scripts.values())
+        pending_script = script
+        if pending_letters >= _MIN_CHUNK_LETTERS:
+            chunks.append(("\n".join(pending), pending_script, pending_letters))
+            pending, pending_letters = [], 0
+    if pending:
+        last = chunks[-1] if chunks else None
+        if last is not None and last[1] == pending_script and pending_letters < _MIN_CHUNK_LETTERS:
+            chunks[-1] = (last[0] + "\n" + "\n".join(pending), pending_script, last[2] + pending_letters)
+        else:
+            chunks.append(("\n".join(pending), pending_script, pending_letters))
+    texts = [text for text, _, _ in chunks]
+    if len(texts) <= _MAX_CHUNKS:
+        return texts
+    step = (len(texts) - 1) / (_MAX_CHUNKS - 1)
+    return [texts[round(i * step)] for i in range(_MAX_CHUNKS)]
+
+
+def _bcp47(language: Language) -> str:
+    # ISO 639-1 where it exists; lingua knows no language without one, but keep the 639-3 fallback honest.
+    iso1 = language.iso_code_639_1.name.lower()
+    return iso1 if iso1 else language.iso_code_639_3.name.lower()
+
+
+_identifier: LanguageIdentifier | None = None
+_identifier_lock = threading.Lock()
+
+
+def warm_up() -> LanguageIdentifier:
+    """Build the process's detector (loads the models); the worker calls it at start."""
+    global _identifier
+    with _identifier_lock:
+        if _identifier is None:
+            _identifier = LanguageIdentifier()
+        return _identifier
+
+
+def detect_languages(body: str, title: str | None) -> LanguageReport:
+    """Detect the body's and the title's language and, when the body mixes languages, their shares."""
+    identifier = _identifier if _identifier is not None else warm_up()
+    return identifier.report(body, title)

@@ -1,0 +1,351 @@
+"""IPTC Media Topics of an article from multilingual cue lexicons and linked entities (pure; data loaded once).
+
+Cue words (data/topic_cues.json) are matched with Aho-Corasick on a normalised text, weighted by where they
+occur (title, lead, rest) and with diminishing returns for repeats; entities (data/topic_entity_cues.json)
+add evidence by name and by type pattern. A topic is kept when it holds a fair share of the leader's score,
+so a single incidental mention (the Olympics in a story about a gas deal) does not make the article sport.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from importlib import resources
+
+import ahocorasick
+
+from schemas.articles import CleanedArticle, Entity, EntityType, Topic
+
+_TITLE_WEIGHT = 3.0
+_LEAD_WEIGHT = 2.0
+_BODY_WEIGHT = 1.0
+_STRONG_CUE_WEIGHT = 2.0
+# Characters of the body read as its lead (the first paragraph, at least this long).
+_LEAD_CHARS = 400
+# Repeats of one cue add this share of its first weight each, up to _MAX_CUE_REPEATS repeats: a word said
+# ten times is more evidence than once, but not ten times more.
+_REPEAT_SHARE = 0.35
+_MAX_CUE_REPEATS = 6
+# A top-level topic beyond the first must reach this share of the leader's score, this absolute score and
+# this many distinct cues.
+_MIN_SHARE_OF_LEADER = 0.5
+_MIN_SECOND_TOPIC_SCORE = 4.0
+_MIN_DISTINCT_CUES = 3
+_MAX_TOP_LEVEL = 3
+# A second-level topic needs this share of its parent's score and this many distinct cues.
+_MIN_SUBTOPIC_SHARE = 0.25
+_MIN_SUBTOPIC_CUES = 2
+# A subtopic's evidence counts toward its parent at this rate (its cues mostly repeat the parent's).
+_SUBTOPIC_TO_PARENT = 0.3
+# The score of the leading topic saturates with evidence: this much raw score gives about 0.63.
+_SCORE_SCALE = 10.0
+
+# Arabic proclitics: conjunctions و ف, prepositions ب ل ك, each optionally before the article ال; ل + ال is
+# written لل. Cues are expanded with these at load time, so the text is matched as written.
+_ARABIC_PREFIXES = ("", "و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك")
+_ARABIC_SCRIPT_START, _ARABIC_SCRIPT_END = 0x0600, 0x06FF
+_LANGUAGES = ("ar", "en", "fr", "es", "de", "ru")
+
+_DROPPED_MARKS = {
+    **{code: None for code in range(0x0300, 0x0370)},  # Latin combining accents (after NFKD)
+    **{code: None for code in range(0x064B, 0x0660)},  # Arabic harakat, shadda, sukun, hamza marks
+    0x0670: None,  # superscript alef
+    0x0640: None,  # tatweel
+    **{code: None for code in range(0x06D6, 0x06EE)},  # Quranic annotation marks
+}
+_UNIFIED_LETTERS = str.maketrans(
+    {
+        "ة": "ه",  # ta marbuta -> ha: spelled either way at word ends
+        "ى": "ي",  # alef maqsura -> ya
+        "ی": "ي",  # Persian ya
+        "ک": "ك",  # Persian kaf
+        "ٱ": "ا",  # alef wasla
+        "’": "'",
+        "‘": "'",
+    }
+)
+
+
+def normalise(text: str) -> str:
+    """Fold case, accents, Arabic diacritics and tatweel, and letter variants (alef forms, ta marbuta, ya)."""
+    decomposed = unicodedata.normalize("NFKD", text).translate(_DROPPED_MARKS)
+    # NFKD splits أ إ آ ؤ ئ into a base letter plus a hamza or madda mark, dropped above: alef forms unify.
+    return decomposed.casefold().translate(_UNIFIED_LETTERS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    topic: str
+    cue: str  # as written in the lexicon, reported in Topic.cues
+    pattern: str  # normalised form searched for
+    weight: float
+    stem: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Concept:
+    qcode: str
+    label: str
+    level: int
+    parent: str | None
+    label_local: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _EntityNameRule:
+    words: tuple[str, ...]
+    types: frozenset[EntityType]
+    topics: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class _EntityPattern:
+    minimum: dict[EntityType, int]
+    min_countries: int
+    topics: dict[str, float]
+
+
+@dataclass(slots=True)
+class _Evidence:
+    score: float = 0.0
+    cues: dict[str, float] = field(default_factory=dict)
+
+
+class TopicModel:
+    """Cue automata per language, the taxonomy and the entity rules, loaded once per process."""
+
+    def __init__(self) -> None:
+        data = resources.files("services.enricher") / "data"
+        taxonomy = json.loads((data / "iptc_mediatopics.json").read_text(encoding="utf-8"))
+        self.concepts = {
+            item["qcode"]: _Concept(
+                item["qcode"], item["label"], item["level"], item["parent"], item.get("label_local", {})
+            )
+            for item in taxonomy["concepts"]
+        }
+        cues = json.loads((data / "topic_cues.json").read_text(encoding="utf-8"))
+        by_language: dict[str, list[_Cue]] = defaultdict(list)
+        for section in ("topics", "subtopics"):
+            for qcode, languages in cues[section].items():
+                if qcode not in self.concepts:
+                    raise ValueError(f"topic_cues.json names {qcode}, which is not in iptc_mediatopics.json")
+                for language, listing in languages.items():
+                    by_language[language].extend(_parse_cues(qcode, listing, arabic=language == "ar"))
+        self._automata = {language: _automaton(entries) for language, entries in by_language.items()}
+        self._any_language = _automaton([cue for entries in by_language.values() for cue in entries])
+        entity_cues = json.loads((data / "topic_entity_cues.json").read_text(encoding="utf-8"))
+        self._name_rules = [
+            _EntityNameRule(
+                tuple(normalise(word) for word in rule["words"]),
+                frozenset(EntityType(kind) for kind in rule["types"]),
+                {qcode: float(weight) for qcode, weight in rule["topics"].items()},
+            )
+            for rule in entity_cues["names"]
+        ]
+        self._patterns = [
+            _EntityPattern(
+                {EntityType(kind): count for kind, count in rule["min"].items()},
+                int(rule.get("min_countries", 0)),
+                {qcode: float(weight) for qcode, weight in rule["topics"].items()},
+            )
+            for rule in entity_cues["patterns"]
+        ]
+
+    def classify(self, article: CleanedArticle, *, language: str | None, entities: list[Entity]) -> list[Topic]:
+        """Top-level topics (at least one when there is any signal), finer ones under them where confident."""
+        automaton = self._automata.get((language or "").split("-")[0].lower(), self._any_language)
+        evidence: dict[str, _Evidence] = defaultdict(_Evidence)
+        lead, rest = _split_lead(article.body)
+        for segment, weight in ((article.title or "", _TITLE_WEIGHT), (lead, _LEAD_WEIGHT), (rest, _BODY_WEIGHT)):
+            if segment:
+                self._add_cues(evidence, automaton, normalise(segment), weight)
+        self._add_entities(evidence, entities)
+        return self._decide(evidence, language)
+
+    def _add_cues(
+        self, evidence: dict[str, _Evidence], automaton: ahocorasick.Automaton, text: str, weight: float
+    ) -> None:
+        # Longest match wins per topic where cues overlap ("armed forces" over "forces").
+        spans: dict[str, list[tuple[int, int, _Cue]]] = defaultdict(list)
+        for end, cues in automaton.iter(text):
+            for cue in cues:
+                start = end - len(cue.pattern) + 1
+                if start > 0 and text[start - 1].isalnum():
+                    continue
+                if not cue.stem and end + 1 < len(text) and text[end + 1].isalnum():
+                    continue
+                spans[cue.topic].append((start, end, cue))
+        for topic, found in spans.items():
+            found.sort(key=lambda span: (span[0], -(span[1] - span[0])))
+            last_end = -1
+            counts: dict[str, int] = defaultdict(int)
+            for start, end, cue in found:
+                if start <= last_end:
+                    continue
+                last_end = end
+                counts[cue.cue] += 1
+                repeat = counts[cue.cue] - 1
+                if repeat > _MAX_CUE_REPEATS:
+                    continue
+                gain = cue.weight * (weight if repeat == 0 else _REPEAT_SHARE)
+                entry = evidence[topic]
+                entry.score += gain
+                entry.cues[cue.cue] = entry.cues.get(cue.cue, 0.0) + gain
+
+    def _add_entities(self, evidence: dict[str, _Evidence], entities: list[Entity]) -> None:
+        for entity in entities:
+            name = f" {normalise(entity.name)} "
+            for rule in self._name_rules:
+                if entity.type in rule.types and any(f" {word} " in name for word in rule.words):
+                    for qcode, weight in rule.topics.items():
+                        gain = weight * (0.5 + entity.salience)
+                        entry = evidence[qcode]
+                        entry.score += gain
+                        entry.cues[entity.name] = entry.cues.get(entity.name, 0.0) + gain
+        counts: dict[EntityType, int] = defaultdict(int)
+        for entity in entities:
+            counts[entity.type] += 1
+        countries = {entity.country for entity in entities if entity.type is EntityType.LOC and entity.country}
+        for pattern in self._patterns:
+            if all(counts[kind] >= need for kind, need in pattern.minimum.items()) and (
+                len(countries) >= pattern.min_countries
+            ):
+                label = "entities: " + ", ".join(f"{counts[kind]} {kind.value}" for kind in pattern.minimum)
+                for qcode, weight in pattern.topics.items():
+                    entry = evidence[qcode]
+                    entry.score += weight
+                    entry.cues[label] = entry.cues.get(label, 0.0) + weight
+
+    def _decide(self, evidence: dict[str, _Evidence], language: str | None) -> list[Topic]:
+        top: dict[str, _Evidence] = {}
+        for qcode, entry in evidence.items():
+            if self.concepts[qcode].level == 1:
+                top[qcode] = _Evidence(entry.score, dict(entry.cues))
+        for qcode, entry in evidence.items():
+            if self.concepts[qcode].level > 1:
+                parent = top.setdefault(self._top_of(qcode), _Evidence())
+                parent.score += _SUBTOPIC_TO_PARENT * entry.score
+                for cue, gain in entry.cues.items():
+                    parent.cues.setdefault(cue, _SUBTOPIC_TO_PARENT * gain)
+        ranked = sorted(((q, e) for q, e in top.items() if e.score > 0), key=lambda item: -item[1].score)
+        if not ranked:
+            return []
+        leader_score = ranked[0][1].score
+        confidence = 1.0 - math.exp(-leader_score / _SCORE_SCALE)
+        chosen = [ranked[0]]
+        for qcode, entry in ranked[1:_MAX_TOP_LEVEL]:
+            if (
+                entry.score >= _MIN_SHARE_OF_LEADER * leader_score
+                and entry.score >= _MIN_SECOND_TOPIC_SCORE
+                and len(entry.cues) >= _MIN_DISTINCT_CUES
+            ):
+                chosen.append((qcode, entry))
+        topics: list[Topic] = []
+        for qcode, entry in chosen:
+            topics.append(self._topic(qcode, entry, entry.score / leader_score * confidence, language))
+            children = [
+                (child, child_entry)
+                for child, child_entry in evidence.items()
+                if self.concepts[child].level > 1 and self._top_of(child) == qcode
+                and child_entry.score >= _MIN_SUBTOPIC_SHARE * entry.score
+                and len(child_entry.cues) >= _MIN_SUBTOPIC_CUES
+            ]
+            for child, child_entry in sorted(children, key=lambda item: -item[1].score):
+                share = min(1.0, child_entry.score / entry.score)
+                topics.append(self._topic(child, child_entry, share * topics[-1].score, language))
+        return topics
+
+    def _top_of(self, qcode: str) -> str:
+        concept = self.concepts[qcode]
+        while concept.parent is not None:
+            concept = self.concepts[concept.parent]
+        return concept.qcode
+
+    def _topic(self, qcode: str, entry: _Evidence, score: float, language: str | None) -> Topic:
+        concept = self.concepts[qcode]
+        cues = [cue for cue, _ in sorted(entry.cues.items(), key=lambda item: -item[1])[:8]]
+        return Topic(
+            qcode=qcode,
+            label=concept.label,
+            label_local=concept.label_local.get((language or "").split("-")[0].lower()),
+            level=concept.level,
+            parent=concept.parent,
+            score=round(max(0.0, min(1.0, score)), 3),
+            cues=cues,
+        )
+
+
+def _parse_cues(qcode: str, listing: str, *, arabic: bool) -> list[_Cue]:
+    parsed: list[_Cue] = []
+    for raw in listing.split(","):
+        written = raw.strip()
+        if not written:
+            continue
+        weight = _STRONG_CUE_WEIGHT if written.startswith("!") else 1.0
+        written = written.lstrip("!")
+        stem = written.endswith("*")
+        word = normalise(written.rstrip("*").strip())
+        forms = _arabic_forms(word) if arabic else {word}
+        parsed.extend(_Cue(qcode, written.rstrip("*"), form, weight, stem) for form in forms if form)
+    return parsed
+
+
+def _arabic_forms(word: str) -> set[str]:
+    """The cue with and without the article, behind each proclitic (بالانتخابات, وللحكومه, فالحرب)."""
+    if not word or not (_ARABIC_SCRIPT_START <= ord(word[0]) <= _ARABIC_SCRIPT_END):
+        return {word}
+    bare = word[2:] if word.startswith("ال") and len(word) > 3 else word
+    forms: set[str] = set()
+    for prefix in _ARABIC_PREFIXES:
+        forms.add(prefix + bare)
+        if prefix.endswith("ل"):
+            forms.add(prefix + "ل" + bare)  # ل + ال -> لل
+        else:
+            forms.add(prefix + "ال" + bare)
+    return forms
+
+
+def _automaton(cues: list[_Cue]) -> ahocorasick.Automaton:
+    grouped: dict[str, list[_Cue]] = defaultdict(list)
+    for cue in cues:
+        if all(existing.topic != cue.topic for existing in grouped[cue.pattern]):
+            grouped[cue.pattern].append(cue)
+    automaton = ahocorasick.Automaton()
+    for pattern, entries in grouped.items():
+        automaton.add_word(pattern, entries)
+    automaton.make_automaton()
+    return automaton
+
+
+def _split_lead(body: str) -> tuple[str, str]:
+    """The lead (first paragraphs up to _LEAD_CHARS) and the rest of the body."""
+    cut = body.find("\n", _LEAD_CHARS // 2)
+    if cut == -1 or cut > 2 * _LEAD_CHARS:
+        cut = body.find(" ", _LEAD_CHARS)
+    if cut == -1:
+        return body, ""
+    return body[:cut], body[cut:]
+
+
+_model: TopicModel | None = None
+_model_lock = threading.Lock()
+
+
+def warm_up() -> TopicModel:
+    """Load the taxonomy, cue lexicons and entity rules (once per process); the worker calls it at start."""
+    global _model
+    with _model_lock:
+        if _model is None:
+            _model = TopicModel()
+        return _model
+
+
+def classify_topics(article: CleanedArticle, *, language: str | None, entities: list[Entity]) -> list[Topic]:
+    """IPTC Media Topics of the article, best first, each with its score and the cues that triggered it."""
+    model = _model if _model is not None else warm_up()
+    return model.classify(article, language=language, entities=entities)
+

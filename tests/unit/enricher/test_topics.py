@@ -1,0 +1,99 @@
+"""IPTC topics: the gold sample, multilingual texts, incidental mentions, entities, Arabic clitics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from schemas.articles import Entity, EntityType
+from services.enricher.topics import classify_topics, normalise
+from tests.unit.enricher.conftest import make_article
+
+POLITICS, ECONOMY, SPORT, CONFLICT = "medtop:11000000", "medtop:04000000", "medtop:15000000", "medtop:16000000"
+
+
+def top_level(topics: list[Any]) -> set[str]:
+    return {topic.qcode for topic in topics if topic.level == 1}
+
+
+def test_gold_sample_topics(gold: dict[str, Any], gold_body: str) -> None:
+    topics = classify_topics(make_article(gold_body, gold["cleaned"]["title"]), language="ar", entities=[])
+    found = {topic.qcode for topic in topics}
+    assert set(gold["enriched"]["topics"]["must"]) <= found
+    assert not found & set(gold["enriched"]["topics"]["must_not"])
+    labels = {topic.qcode: topic.label_local for topic in topics}
+    assert labels[POLITICS] == "سياسة"
+    assert labels[ECONOMY] == "اقتصاد، اعمال ومال"
+    for topic in topics:
+        assert 0.0 <= topic.score <= 1.0 and topic.cues
+        if topic.level > 1:
+            assert topic.parent is not None
+
+
+def test_incidental_olympics_mention_does_not_make_sport() -> None:
+    body = (
+        "وقّع الرئيس الروسي الذي يحضر افتتاح دورة الألعاب الأولمبية الشتوية اتفاقاً لتوريد الغاز إلى الصين "
+        "بقيمة مليار دولار، فيما بحث وزير الخارجية مع نظيره الصيني العلاقات الثنائية والعقوبات الغربية.\n\n"
+        "وقال الكرملين إن الاتفاق يعزز صادرات النفط والغاز ويخفف أثر العقوبات على الاقتصاد الروسي."
+    )
+    found = top_level(classify_topics(make_article(body), language="ar", entities=[]))
+    assert SPORT not in found
+    assert {POLITICS, ECONOMY} & found
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("فاز نادي الأهلي على الزمالك بهدفين مقابل هدف في نهائي كأس مصر لكرة القدم.", "ar", SPORT),
+        ("رفع البنك المركزي سعر الفائدة لكبح التضخم وتراجع الجنيه أمام الدولار.", "ar", ECONOMY),
+        ("Le Premier ministre a présenté son gouvernement à l'Assemblée nationale.", "fr", POLITICS),
+        ("De violents combats ont opposé l'armée aux rebelles, faisant des dizaines de morts.", "fr", CONFLICT),
+        ("El Real Madrid venció al Barcelona por dos goles a uno en el clásico.", "es", SPORT),
+        ("Die Aktien des Autobauers fielen an der Börse, nachdem er seine Gewinnprognose senkte.", "de", ECONOMY),
+        ("Государственная дума приняла законопроект о выборах; оппозиция голосовала против.", "ru", POLITICS),
+        ("The central bank raised interest rates as inflation climbed and the currency fell.", "en", ECONOMY),
+    ],
+)
+def test_multilingual_leading_topic(text: str, language: str, expected: str) -> None:
+    topics = classify_topics(make_article(text), language=language, entities=[])
+    assert topics and topics[0].qcode == expected
+
+
+def test_title_outweighs_a_body_mention() -> None:
+    title = "Football: United beat City 3-1 in the cup final"
+    article = make_article("The minister attended the match on Sunday.", title)
+    assert classify_topics(article, language="en", entities=[])[0].qcode == SPORT
+
+
+def test_entities_add_evidence() -> None:
+    bank = Entity(id="Q1", type=EntityType.ORG, name="Central Bank of Egypt", salience=0.9)
+    army = Entity(id="Q2", type=EntityType.ORG, name="Egyptian Army", salience=0.9)
+    article = make_article("أصدر بيانا اليوم.")
+    assert classify_topics(article, language="ar", entities=[bank])[0].qcode == ECONOMY
+    assert classify_topics(article, language="ar", entities=[army])[0].qcode == CONFLICT
+    countries = [
+        Entity(id=f"L{i}", type=EntityType.LOC, name=name, salience=0.5, country=code)
+        for i, (name, code) in enumerate([("Russia", "RU"), ("China", "CN"), ("United States", "US")])
+    ]
+    leader = Entity(id="P1", type=EntityType.PERSON, name="Someone", salience=0.8)
+    assert classify_topics(article, language="ar", entities=[*countries, leader])[0].qcode == POLITICS
+
+
+def test_arabic_proclitics_and_normalisation_match_cues() -> None:
+    for text in ("وبالانتخابات", "للانتخابات", "فالانتخابات"):
+        topics = classify_topics(make_article(f"تحدث عن {text} المقبلة"), language="ar", entities=[])
+        assert topics and topics[0].qcode == POLITICS, text
+    assert normalise("إِنْتِخَابَاتـــ") == normalise("انتخابات")
+    assert normalise("مدرسة") == normalise("مدرسه")
+    assert normalise("Élection") == "election"
+
+
+def test_no_signal_gives_no_topic() -> None:
+    assert classify_topics(make_article("xyz qwv"), language="en", entities=[]) == []
+
+
+def test_unknown_language_uses_every_lexicon() -> None:
+    article = make_article("Le tribunal a condamné l'ancien maire pour corruption.")
+    topics = classify_topics(article, language=None, entities=[])
+    assert topics[0].qcode == "medtop:02000000"
