@@ -83,7 +83,7 @@ def test_three_stage_processes_carry_1000_articles_each_exactly_once(
     assert sync_redis.xlen(f"{tag}:dlq") == 0
     print(f"\n1,000 articles through 3 worker processes in {elapsed:.2f} s: {1000 / elapsed:.0f} articles/s")
 
-    for stage, process in stages.items():
+    for process in stages.values():
         process.send_signal(signal.SIGTERM)
     for stage, process in stages.items():
         assert process.wait(30) == 0, f"{stage} did not exit cleanly on SIGTERM"
