@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
+from redis.asyncio import Redis
+
 from schemas import EnrichedArticle
+from services.publisher.duplicate_index import NearDuplicateIndex
+from services.publisher.near_duplicates import Signature, signature
 from services.publisher.publish import draft_event
 from services.runtime.delivery import Entry, Outcome, PublishRevision
 from services.runtime.settings import Settings
 
 
 class PublisherStage:
-    """Reads EnrichedArticle JSON and publishes it as a CloudEvent, skipping unchanged re-submissions."""
+    """Reads EnrichedArticle JSON and publishes it as a CloudEvent, once per revision, marking near-duplicates."""
 
     stage = "publisher"
 
@@ -19,15 +24,58 @@ class PublisherStage:
         self.default_source = settings.event_source
         self.schema_url = f"{settings.schema_base_url.rstrip('/')}/published-article.json"
         self.revision_prefix = settings.keys.revisions
+        self.index = NearDuplicateIndex(
+            settings.keys.near_duplicates, settings.near_duplicate_window_s, settings.near_duplicate_threshold
+        )
 
     def warm_up(self) -> None:
         """Nothing to preload."""
 
     def process(self, entry: Entry) -> Outcome:
         article = EnrichedArticle.model_validate_json(entry.fields[b"data"])
+        return self._outcome(article, signature(article.body))
+
+    def _outcome(
+        self,
+        article: EnrichedArticle,
+        article_signature: Signature | None,
+        duplicate_of: str | None = None,
+        similarity: float | None = None,
+    ) -> PublishRevision:
         draft = draft_event(
-            article, now=datetime.now(UTC), default_source=self.default_source, schema_url=self.schema_url
+            article,
+            now=datetime.now(UTC),
+            default_source=self.default_source,
+            schema_url=self.schema_url,
+            duplicate_of=duplicate_of,
+            similarity=similarity,
         )
         return PublishRevision(
-            draft.article_id, f"{self.revision_prefix}:{draft.identity}", draft.content_hash, draft.fields
+            draft.article_id,
+            f"{self.revision_prefix}:{draft.identity}",
+            draft.content_hash,
+            draft.fields,
+            received_at=article.received_at.timestamp(),
+            near_duplicate=duplicate_of is not None,
+            context=(article, article_signature),
         )
+
+    async def resolve(self, redis: Redis, outcomes: list[Outcome]) -> list[Outcome]:
+        """Look the batch up in the shared near-duplicate index; re-draft the events that are duplicates."""
+        items = [
+            (outcome.article_id, outcome.context[1])
+            for outcome in outcomes
+            if isinstance(outcome, PublishRevision) and outcome.context and outcome.context[1] is not None
+        ]
+        matches = await self.index.match_and_add(redis, items, time.time())
+        if not matches:
+            return outcomes
+        resolved: list[Outcome] = []
+        for outcome in outcomes:
+            match = matches.get(outcome.article_id) if isinstance(outcome, PublishRevision) else None
+            if match is None or not isinstance(outcome, PublishRevision):
+                resolved.append(outcome)
+                continue
+            article, article_signature = outcome.context
+            resolved.append(self._outcome(article, article_signature, match.first_article_id, match.similarity))
+        return resolved

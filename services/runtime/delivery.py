@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from redis.asyncio import Redis
@@ -60,6 +60,9 @@ class PublishRevision:
     revision_key: str
     content_hash: str
     fields: FieldPairs
+    received_at: float | None = None
+    near_duplicate: bool = False
+    context: Any = None
 
 
 @dataclass(slots=True)
@@ -82,6 +85,19 @@ class StageProcessor(Protocol):
     def process(self, entry: Entry) -> Outcome:
         """Return what to do with the entry; raise ArticleRefused for bad input."""
         ...
+
+
+class BatchResolver(Protocol):
+    """A stage that needs Redis once per batch before forwarding (the publisher's near-duplicate index)."""
+
+    async def resolve(self, redis: Redis, outcomes: list[Outcome]) -> list[Outcome]:
+        """Return the outcomes to forward, in the same order."""
+        ...
+
+
+@runtime_checkable
+class BatchResolverStage(StageProcessor, BatchResolver, Protocol):
+    """A stage processor with a per-batch `resolve` step."""
 
 
 @dataclass(slots=True)
@@ -250,9 +266,23 @@ class StageWorker:
             outcome = self._process(entry)
             if outcome is not None:
                 processed.append(_Processed(entry, outcome, time.perf_counter() - started))
+        if processed and isinstance(self.processor, BatchResolverStage):
+            resolved = await self._resolve([item.outcome for item in processed])
+            for item, outcome in zip(processed, resolved, strict=True):
+                item.outcome = outcome
         if processed:
             await self._forward(processed)
         self.metrics.batch_size.observe(len(batch))
+
+    async def _resolve(self, outcomes: list[Outcome]) -> list[Outcome]:
+        assert isinstance(self.processor, BatchResolverStage)
+        while True:
+            try:
+                resolved = await self.processor.resolve(self.redis, outcomes)
+                self.watch.succeeded()
+                return resolved
+            except _REDIS_DOWN as exc:
+                await self.watch.failed(exc)
 
     def _process(self, entry: Entry) -> Outcome | None:
         if entry.deliveries > self.settings.max_deliveries:
@@ -347,6 +377,11 @@ class StageWorker:
             )
         else:
             self.metrics.processed.inc()
+            if isinstance(outcome, PublishRevision):
+                if outcome.received_at is not None:
+                    self.metrics.article_age_seconds.observe(max(0.0, time.time() - outcome.received_at))
+                if outcome.near_duplicate:
+                    self.metrics.near_duplicates.inc()
             self._log.info(
                 "article_forwarded",
                 article_id=outcome.article_id,

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         default=7 * 24 * 3600, ge=60, description="Time window for near-duplicate detection (s)."
     )
     near_duplicate_threshold: float = Field(
-        default=0.8, gt=0, le=1, description="Estimated similarity above which an article is a near-duplicate."
+        default=0.5, gt=0, le=1, description="Estimated similarity above which an article is a near-duplicate."
     )
     http_port: int = Field(
         default=9100, ge=0, le=65535, description="Port for /metrics, /healthz, /readyz; 0 picks a free one."

@@ -1,0 +1,58 @@
+"""Syndicated copies from other URLs are published with `duplicate_of` the first article, via the shared index."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import redis
+
+from services.runtime.app import Pipeline
+from tests.conftest import make_settings
+from tests.support import load_gold
+
+STORY = load_gold()["cleaned"]["body_paragraphs_in_order"]
+
+
+async def test_a_syndicated_copy_points_at_the_first_article(
+    redis_url: str, prefix: str, sync_redis: redis.Redis
+) -> None:
+    settings = make_settings(redis_url, prefix)
+    first = {"url": "https://alaraby.example/story", "title": "تقارب", "text": "\n\n".join(STORY)}
+    copy = {
+        "url": "https://mirror.example/news/123",
+        "title": "تقارب روسي صيني",
+        "text": "\n\n".join(STORY[1:-1]) + "\n\nالمصدر: وكالات",
+    }
+    unrelated = {
+        "url": "https://other.example/rates",
+        "title": "Rates rise",
+        "text": "The central bank raised its main interest rate by half a percentage point on Thursday, the third "
+        "increase this year, as inflation stayed well above target. Economists had expected a smaller move.",
+    }
+    # Two publisher workers share the index: the copy is handled by the second one.
+    publishers = [Pipeline(settings, ["publisher"], redis_url) for _ in range(2)]
+    upstream = Pipeline(settings, ["cleaner", "enricher"], redis_url)
+    for pipeline in (upstream, *publishers):
+        await pipeline.start()
+    try:
+        sync_redis.xadd(settings.keys.raw, {"data": json.dumps(first)})
+        deadline = asyncio.get_running_loop().time() + 30
+        while sync_redis.xlen(settings.keys.published) < 1:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+        for document in (copy, unrelated):
+            sync_redis.xadd(settings.keys.raw, {"data": json.dumps(document)})
+        while sync_redis.xlen(settings.keys.published) < 3:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+    finally:
+        for pipeline in (upstream, *publishers):
+            await pipeline.stop()
+
+    articles = {a["url"]: a for a in (json.loads(f[b"data"]) for _, f in sync_redis.xrange(settings.keys.published))}
+    original = articles[first["url"]]
+    assert original["duplicate_of"] is None
+    assert articles[copy["url"]]["duplicate_of"] == original["article_id"]
+    assert 0.5 <= articles[copy["url"]]["similarity"] <= 1.0
+    assert articles[unrelated["url"]]["duplicate_of"] is None
