@@ -24,6 +24,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.errors import ArticleRefused
+from services.runtime.logging import flush_logs
 from services.runtime.metrics import StageMetrics
 from services.runtime.settings import Settings
 
@@ -273,6 +274,7 @@ class StageWorker:
         if processed:
             await self._forward(processed)
         self.metrics.batch_size.observe(len(batch))
+        flush_logs()
 
     async def _resolve(self, outcomes: list[Outcome]) -> list[Outcome]:
         assert isinstance(self.processor, BatchResolverStage)

@@ -16,6 +16,7 @@ import redis
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.runtime.logging import flush_logs
 from services.runtime.metrics import REGISTRY
 
 log = structlog.get_logger("newswire.http")
@@ -33,6 +34,7 @@ class Heartbeat:
     async def beat(self, interval_s: float = 1.0) -> None:
         while True:
             self.last = time.monotonic()
+            flush_logs()
             await asyncio.sleep(interval_s)
 
     def age(self) -> float:
