@@ -11,6 +11,7 @@ Run all hops: python tests/benchmarks/baseline_passthrough.py URL PREFIX all
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from typing import Any
 
@@ -30,10 +31,8 @@ class Message(BaseModel):
 async def hop(client: Redis, prefix: str, source: str, target: str, group: str) -> None:
     tag = "{" + prefix + "}"
     source_key, target_key = f"{tag}:{source}", f"{tag}:{target}"
-    try:
+    with contextlib.suppress(ResponseError):
         await client.xgroup_create(source_key, group, id="0", mkstream=True)
-    except ResponseError:
-        pass
     while True:
         reply: Any = await client.xreadgroup(group, "c", {source_key: ">"}, count=100, block=1000)
         if not reply:

@@ -21,7 +21,6 @@ import argparse
 import gzip
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
