@@ -35,14 +35,15 @@ def listening_port(log: Path) -> int | None:
 def test_metrics_health_and_readiness_of_a_running_worker(private_redis: RedisServer, tmp_path: Path) -> None:
     workers = Workers(tmp_path)
     prefix = "http"
-    process = workers.start(worker_env(private_redis.url, prefix, NEWSWIRE_RECLAIM_INTERVAL_MS="200"), "run", "all")
+    workers.start(worker_env(private_redis.url, prefix, NEWSWIRE_RECLAIM_INTERVAL_MS="200"), "run", "all")
     try:
         log = next(tmp_path.glob("run-all-*.log"))
         wait_for(lambda: listening_port(log) is not None, 60, "the HTTP port in the log (NEWSWIRE_HTTP_PORT=0)")
         port = listening_port(log)
         assert port
         client = redis.Redis.from_url(private_redis.url)
-        client.xadd("{http}:raw", {"data": json.dumps({"title": "Weather", "text": "Rain is expected in the north today."})})
+        article = {"title": "Weather", "text": "Rain is expected in the north today."}
+        client.xadd("{http}:raw", {"data": json.dumps(article)})
         client.xadd("{http}:raw", {"data": "not json"})
         wait_for(lambda: client.xlen("{http}:published") == 1 and client.xlen("{http}:dlq") == 1, 30, "both outcomes")
         time.sleep(0.5)  # gauges refresh with the reclaim loop
