@@ -23,6 +23,8 @@ class CleanerStage:
     def process(self, entry: Entry) -> Outcome:
         raw = read_raw_entry(entry.fields, max_bytes=self.max_bytes)
         cleaned = clean_article(raw.article, received_at=entry_time(entry.id))
+        fields: list[tuple[str, str]] = []
         if raw.traceparent:
             cleaned = cleaned.model_copy(update={"traceparent": raw.traceparent})
-        return Forward(cleaned.article_id, [("data", cleaned.model_dump_json())])
+            fields.append(("traceparent", raw.traceparent))
+        return Forward(cleaned.article_id, [("data", cleaned.model_dump_json()), *fields])

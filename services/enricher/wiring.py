@@ -22,4 +22,7 @@ class EnricherStage:
     def process(self, entry: Entry) -> Outcome:
         cleaned = CleanedArticle.model_validate_json(entry.fields[b"data"])
         enriched = enrich.enrich_article(cleaned)
-        return Forward(enriched.article_id, [("data", enriched.model_dump_json())])
+        fields: list[tuple[str | bytes, str | bytes]] = [("data", enriched.model_dump_json())]
+        if b"traceparent" in entry.fields:
+            fields.append(("traceparent", entry.fields[b"traceparent"]))
+        return Forward(enriched.article_id, fields)

@@ -45,6 +45,7 @@ def draft_event(
     schema_url: str,
     duplicate_of: str | None = None,
     similarity: float | None = None,
+    traceparent: str | None = None,
 ) -> EventDraft:
     """Build the event's fields; `id` and `data` are completed with the revision when it is added."""
     published = PublishedArticle.model_construct(
@@ -65,8 +66,10 @@ def draft_event(
         ("datacontenttype", "application/json"),
         ("dataschema", schema_url),
     ]
-    if article.traceparent:
-        fields.append(("traceparent", article.traceparent))
+    # The trace context that came with the entry (this stage's span when tracing is on), else the scraper's.
+    trace_context = traceparent or article.traceparent
+    if trace_context:
+        fields.append(("traceparent", trace_context))
     # Without its opening brace: the revision member is put first when the event is added.
     fields.append(("data", data[1:]))
     return EventDraft(article.article_id, article_identity(article), article.content_hash, fields)

@@ -33,7 +33,8 @@ class PublisherStage:
 
     def process(self, entry: Entry) -> Outcome:
         article = EnrichedArticle.model_validate_json(entry.fields[b"data"])
-        return self._outcome(article, signature(article.body))
+        incoming = entry.fields.get(b"traceparent")
+        return self._outcome(article, signature(article.body), traceparent=incoming.decode() if incoming else None)
 
     def _outcome(
         self,
@@ -41,6 +42,7 @@ class PublisherStage:
         article_signature: Signature | None,
         duplicate_of: str | None = None,
         similarity: float | None = None,
+        traceparent: str | None = None,
     ) -> PublishRevision:
         draft = draft_event(
             article,
@@ -49,6 +51,7 @@ class PublisherStage:
             schema_url=self.schema_url,
             duplicate_of=duplicate_of,
             similarity=similarity,
+            traceparent=traceparent,
         )
         return PublishRevision(
             draft.article_id,
@@ -57,7 +60,7 @@ class PublisherStage:
             draft.fields,
             received_at=article.received_at.timestamp(),
             near_duplicate=duplicate_of is not None,
-            context=(article, article_signature),
+            context=(article, article_signature, traceparent),
         )
 
     async def resolve(self, redis: Redis, outcomes: list[Outcome]) -> list[Outcome]:
@@ -76,6 +79,8 @@ class PublisherStage:
             if match is None or not isinstance(outcome, PublishRevision):
                 resolved.append(outcome)
                 continue
-            article, article_signature = outcome.context
-            resolved.append(self._outcome(article, article_signature, match.first_article_id, match.similarity))
+            article, article_signature, traceparent = outcome.context
+            resolved.append(
+                self._outcome(article, article_signature, match.first_article_id, match.similarity, traceparent)
+            )
         return resolved

@@ -80,6 +80,10 @@ class Pipeline:
     http: HealthServer | None = None
 
     def __post_init__(self) -> None:
+        if self.settings.otel_enabled:
+            from services.runtime.tracing import configure_tracing
+
+            configure_tracing("newswire-" + "-".join(self.stages))
         self.processors = [build_stage(stage, self.settings) for stage in self.stages]
         for processor in self.processors:
             warm_up = getattr(processor, "warm_up", None)

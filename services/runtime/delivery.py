@@ -27,6 +27,7 @@ from services.errors import ArticleRefused
 from services.runtime.logging import flush_logs
 from services.runtime.metrics import StageMetrics
 from services.runtime.settings import Settings
+from services.runtime.tracing import StageTracer
 
 log = structlog.get_logger("newswire.delivery")
 
@@ -193,6 +194,7 @@ class StageWorker:
         self.output_maxlen = settings.published_maxlen if self.stage == "publisher" else 0
         self.forward_script = ForwardScript(redis)
         self.watch = ConnectionWatch(self.stage)
+        self.tracer = StageTracer(self.stage, settings.otel_enabled)
         self._stopping = asyncio.Event()
         self._log = log.bind(stage=self.stage, consumer=consumer)
 
@@ -295,7 +297,11 @@ class StageWorker:
                 "(or its worker died while holding it), so it was set aside",
             )
         try:
-            return self.processor.process(entry)
+            with self.tracer.article_span(entry.fields, entry.id):
+                outcome = self.processor.process(entry)
+                if self.tracer.enabled and not isinstance(outcome, Refuse):
+                    outcome.fields = _with_traceparent(outcome.fields, self.tracer.outgoing(entry.fields))
+                return outcome
         except ArticleRefused as refused:
             return Refuse(None, refused.error_type, refused.reason)
         except Exception:
@@ -498,6 +504,14 @@ class StageWorker:
         except _REDIS_DOWN as exc:
             # Whatever we still hold is reclaimed by the others after the claim idle time.
             self._log.warning("leave_group_failed", error=str(exc))
+
+
+def _with_traceparent(fields: FieldPairs, traceparent: bytes | None) -> FieldPairs:
+    """The fields with their `traceparent` set to this stage's span (added when the entry had none)."""
+    if traceparent is None:
+        return fields
+    kept = [(name, value) for name, value in fields if name not in ("traceparent", b"traceparent")]
+    return [*kept, ("traceparent", traceparent)]
 
 
 async def ensure_group(redis: Redis, stream: str, group: str) -> None:
