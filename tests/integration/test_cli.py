@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -132,5 +134,25 @@ def test_stats_never_prints_the_password(redis_url: str, prefix: str, sync_redis
             result = newswire(url, prefix, *args)
             assert result.returncode == 0, result.stderr
             assert password not in result.stdout + result.stderr
+    finally:
+        sync_redis.acl_deluser(user)
+
+
+def test_worker_logs_never_contain_the_password(redis_url: str, prefix: str, sync_redis: redis.Redis) -> None:
+    user, password = f"{prefix}-worker", "An0ther-s3cret"
+    sync_redis.acl_setuser(user, enabled=True, passwords=[f"+{password}"], keys=["*"], commands=["+@all"])
+    try:
+        url = redis_url.replace("redis://", f"redis://{user}:{password}@", 1)
+        env = worker_env(url, prefix, NEWSWIRE_LOG_LEVEL="DEBUG")
+        process = subprocess.Popen([*NEWSWIRE, "run", "all"], env=env, stderr=subprocess.PIPE, cwd=REPO)
+        sync_redis.xadd("{" + prefix + "}:raw", {"data": "not json"})
+        deadline = time.monotonic() + 60
+        while sync_redis.xlen("{" + prefix + "}:dlq") < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 0
+        assert b"article_refused" in stderr
+        assert password.encode() not in stderr
     finally:
         sync_redis.acl_deluser(user)
