@@ -62,9 +62,17 @@ def tail_events(
         if from_start:
             client.xgroup_setid(keys.published, group_name, id="0")
     seen = 0
+    # A named group may hold entries this consumer read but did not acknowledge last time: those first.
+    position = "0"
     try:
         while count is None or seen < count:
-            reply: Any = client.xreadgroup(group_name, consumer, {keys.published: ">"}, count=100, block=_BLOCK_MS)
+            batch = 100 if count is None else min(100, count - seen)
+            reply: Any = client.xreadgroup(
+                group_name, consumer, {keys.published: position}, count=batch, block=_BLOCK_MS
+            )
+            if position == "0" and not (reply and reply[0][1]):
+                position = ">"
+                continue
             for _stream, entries in reply or []:
                 for entry_id, fields in entries:
                     event = decode_event(fields)

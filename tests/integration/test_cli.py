@@ -156,3 +156,29 @@ def test_worker_logs_never_contain_the_password(redis_url: str, prefix: str, syn
         assert password.encode() not in stderr
     finally:
         sync_redis.acl_deluser(user)
+
+
+def test_tail_reads_with_its_own_group_and_filters(redis_url: str, prefix: str, sync_redis: redis.Redis) -> None:
+    published = "{" + prefix + "}:published"
+    articles = [
+        {"language": "ar", "topics": [{"qcode": "medtop:11000000", "parent": None}], "entities": [{"id": "Q7747"}]},
+        {"language": "en", "topics": [{"qcode": "medtop:20000638", "parent": "medtop:11000000"}], "entities": []},
+        {"language": "en", "topics": [{"qcode": "medtop:15000000", "parent": None}], "entities": []},
+    ]
+    for n, article in enumerate(articles):
+        sync_redis.xadd(published, {"specversion": "1.0", "id": f"a{n}/r1", "data": json.dumps(article)})
+
+    everything = newswire(redis_url, prefix, "tail", "--from-start", "--count", "3")
+    assert [json.loads(line)["id"] for line in everything.stdout.splitlines()] == ["a0/r1", "a1/r1", "a2/r1"]
+    english = newswire(redis_url, prefix, "tail", "--from-start", "--count", "2", "--lang", "en")
+    assert [json.loads(line)["id"] for line in english.stdout.splitlines()] == ["a1/r1", "a2/r1"]
+    politics = newswire(redis_url, prefix, "tail", "--from-start", "--count", "2", "--topic", "medtop:11000000")
+    assert [json.loads(line)["id"] for line in politics.stdout.splitlines()] == ["a0/r1", "a1/r1"]
+    putin = newswire(redis_url, prefix, "tail", "--from-start", "--count", "1", "--entity", "q7747")
+    assert [json.loads(line)["id"] for line in putin.stdout.splitlines()] == ["a0/r1"]
+    # Temporary groups are removed on exit; a named group stays and resumes.
+    assert sync_redis.xinfo_groups(published) == []
+    named = newswire(redis_url, prefix, "tail", "--from-start", "--count", "1", "--group", "audit")
+    resumed = newswire(redis_url, prefix, "tail", "--count", "1", "--group", "audit")
+    assert json.loads(named.stdout)["id"] == "a0/r1"
+    assert json.loads(resumed.stdout)["id"] == "a1/r1"
