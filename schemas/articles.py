@@ -88,9 +88,16 @@ class ArticleImage(_Model):
 
 
 class CleanedArticle(RawArticle):
-    """The article itself, without page debris, plus the metadata read from the page."""
+    """The article itself, without page debris, plus the metadata read from the page.
+
+    From this stage on `text` and `html` are empty (None): the article is `body`.
+    """
 
     model_config = ConfigDict(extra="forbid", title="CleanedArticle")
+
+    def _has_content(self) -> CleanedArticle:  # type: ignore[override]
+        """`body` replaces `text` and `html` once an article is cleaned."""
+        return self
 
     article_id: str = Field(
         description="Stable newswire id: the scraper's `id` when given, else derived from the canonical URL, "

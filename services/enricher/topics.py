@@ -3,7 +3,9 @@
 Cue words (data/topic_cues.json) are matched with Aho-Corasick on a normalised text, weighted by where they
 occur (title, lead, rest) and with diminishing returns for repeats; entities (data/topic_entity_cues.json)
 add evidence by name and by type pattern. A topic is kept when it holds a fair share of the leader's score,
-so a single incidental mention (the Olympics in a story about a gas deal) does not make the article sport.
+so a single incidental mention (the Olympics in a story about a gas deal) does not make the article sport, and is
+found in the title or lead. A cue inside a longer cue of another topic is not counted ("tear gas", "star wars").
+Chinese characters and kana are matched without word boundaries, Korean cues as stems (particles follow).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ _MIN_SHARE_OF_LEADER = 0.5
 _MIN_SECOND_TOPIC_SCORE = 4.0
 _MIN_DISTINCT_CUES = 3
 _MAX_TOP_LEVEL = 3
+# ... and must be present where an editor reads first: this much score from the title and lead (one plain cue
+# in the lead), so a topic built only from asides deep in a long body is not added.
+_MIN_SECOND_OPENING = 2.0
 # A second-level topic needs this share of its parent's score and this many distinct cues.
 _MIN_SUBTOPIC_SHARE = 0.25
 _MIN_SUBTOPIC_CUES = 2
@@ -48,7 +53,8 @@ _SCORE_SCALE = 10.0
 # written لل. Cues are expanded with these at load time, so the text is matched as written.
 _ARABIC_PREFIXES = ("", "و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك")
 _ARABIC_SCRIPT_START, _ARABIC_SCRIPT_END = 0x0600, 0x06FF
-_LANGUAGES = ("ar", "en", "fr", "es", "de", "ru")
+# Languages read with another one's lexicon: Malay with Indonesian (a detector often confuses the two).
+_LEXICON_OF = {"ms": "id"}
 
 _DROPPED_MARKS = {
     **{code: None for code in range(0x0300, 0x0370)},  # Latin combining accents (after NFKD)
@@ -84,6 +90,7 @@ class _Cue:
     pattern: str  # normalised form searched for
     weight: float
     stem: bool
+    bounded: bool  # must start at a word boundary (not for Chinese characters and kana: no spaces)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +120,7 @@ class _EntityPattern:
 class _Evidence:
     score: float = 0.0
     cues: dict[str, float] = field(default_factory=dict)
+    opening: float = 0.0  # the part of score found in the title and lead (and from linked entities)
 
 
 class TopicModel:
@@ -157,28 +165,45 @@ class TopicModel:
 
     def classify(self, article: CleanedArticle, *, language: str | None, entities: list[Entity]) -> list[Topic]:
         """Top-level topics (at least one when there is any signal), finer ones under them where confident."""
-        automaton = self._automata.get((language or "").split("-")[0].lower(), self._any_language)
+        code = (language or "").split("-")[0].lower()
+        automaton = self._automata.get(_LEXICON_OF.get(code, code), self._any_language)
         evidence: dict[str, _Evidence] = defaultdict(_Evidence)
         lead, rest = _split_lead(article.body)
         for segment, weight in ((article.title or "", _TITLE_WEIGHT), (lead, _LEAD_WEIGHT), (rest, _BODY_WEIGHT)):
             if segment:
-                self._add_cues(evidence, automaton, normalise(segment), weight)
+                self._add_cues(evidence, automaton, normalise(segment), weight, opening=segment is not rest)
         self._add_entities(evidence, entities)
         return self._decide(evidence, language)
 
     def _add_cues(
-        self, evidence: dict[str, _Evidence], automaton: ahocorasick.Automaton, text: str, weight: float
+        self,
+        evidence: dict[str, _Evidence],
+        automaton: ahocorasick.Automaton,
+        text: str,
+        weight: float,
+        *,
+        opening: bool,
     ) -> None:
-        # Longest match wins per topic where cues overlap ("armed forces" over "forces").
-        spans: dict[str, list[tuple[int, int, _Cue]]] = defaultdict(list)
+        matches: list[tuple[int, int, _Cue]] = []
         for end, cues in automaton.iter(text):
             for cue in cues:
                 start = end - len(cue.pattern) + 1
-                if start > 0 and text[start - 1].isalnum():
+                if cue.bounded and start > 0 and text[start - 1].isalnum():
                     continue
                 if not cue.stem and end + 1 < len(text) and text[end + 1].isalnum():
                     continue
-                spans[cue.topic].append((start, end, cue))
+                matches.append((start, end, cue))
+        # A cue inside a longer cue of any topic is not read on its own: "star wars" is not war, "tear gas" not
+        # energy, "social media" not society, "trade war" not conflict.
+        matches.sort(key=lambda span: (span[0], -span[1]))
+        spans: dict[str, list[tuple[int, int, _Cue]]] = defaultdict(list)
+        reach, reach_start = -1, -1
+        for start, end, cue in matches:
+            if end < reach or (end == reach and start > reach_start):
+                continue
+            if end > reach:
+                reach, reach_start = end, start
+            spans[cue.topic].append((start, end, cue))
         for topic, found in spans.items():
             found.sort(key=lambda span: (span[0], -(span[1] - span[0])))
             last_end = -1
@@ -195,6 +220,8 @@ class TopicModel:
                 entry = evidence[topic]
                 entry.score += gain
                 entry.cues[cue.cue] = entry.cues.get(cue.cue, 0.0) + gain
+                if opening:
+                    entry.opening += gain
 
     def _add_entities(self, evidence: dict[str, _Evidence], entities: list[Entity]) -> None:
         for entity in entities:
@@ -205,6 +232,7 @@ class TopicModel:
                         gain = weight * (0.5 + entity.salience)
                         entry = evidence[qcode]
                         entry.score += gain
+                        entry.opening += gain
                         entry.cues[entity.name] = entry.cues.get(entity.name, 0.0) + gain
         counts: dict[EntityType, int] = defaultdict(int)
         for entity in entities:
@@ -218,17 +246,19 @@ class TopicModel:
                 for qcode, weight in pattern.topics.items():
                     entry = evidence[qcode]
                     entry.score += weight
+                    entry.opening += weight
                     entry.cues[label] = entry.cues.get(label, 0.0) + weight
 
     def _decide(self, evidence: dict[str, _Evidence], language: str | None) -> list[Topic]:
         top: dict[str, _Evidence] = {}
         for qcode, entry in evidence.items():
             if self.concepts[qcode].level == 1:
-                top[qcode] = _Evidence(entry.score, dict(entry.cues))
+                top[qcode] = _Evidence(entry.score, dict(entry.cues), entry.opening)
         for qcode, entry in evidence.items():
             if self.concepts[qcode].level > 1:
                 parent = top.setdefault(self._top_of(qcode), _Evidence())
                 parent.score += _SUBTOPIC_TO_PARENT * entry.score
+                parent.opening += _SUBTOPIC_TO_PARENT * entry.opening
                 for cue, gain in entry.cues.items():
                     parent.cues.setdefault(cue, _SUBTOPIC_TO_PARENT * gain)
         ranked = sorted(((q, e) for q, e in top.items() if e.score > 0), key=lambda item: -item[1].score)
@@ -242,6 +272,7 @@ class TopicModel:
                 entry.score >= _MIN_SHARE_OF_LEADER * leader_score
                 and entry.score >= _MIN_SECOND_TOPIC_SCORE
                 and len(entry.cues) >= _MIN_DISTINCT_CUES
+                and entry.opening >= _MIN_SECOND_OPENING
             ):
                 chosen.append((qcode, entry))
         topics: list[Topic] = []
@@ -290,8 +321,24 @@ def _parse_cues(qcode: str, listing: str, *, arabic: bool) -> list[_Cue]:
         stem = written.endswith("*")
         word = normalise(written.rstrip("*").strip())
         forms = _arabic_forms(word) if arabic else {word}
-        parsed.extend(_Cue(qcode, written.rstrip("*"), form, weight, stem) for form in forms if form)
+        script = _unspaced_script(word)
+        # Korean particles and Japanese inflections follow the word directly: those cues match as stems.
+        parsed.extend(
+            _Cue(qcode, written.rstrip("*"), form, weight, stem or script is not None, script != "cjk")
+            for form in forms
+            if form
+        )
     return parsed
+
+
+def _unspaced_script(word: str) -> str | None:
+    """The script of a cue written without word spaces (Chinese characters, kana) or with particles (Hangul)."""
+    first = ord(word[0]) if word else 0
+    if 0x3040 <= first <= 0x30FF or 0x3400 <= first <= 0x4DBF or 0x4E00 <= first <= 0x9FFF:
+        return "cjk"
+    if 0xAC00 <= first <= 0xD7A3 or 0x1100 <= first <= 0x11FF or 0x3130 <= first <= 0x318F:
+        return "hangul"
+    return None
 
 
 def _arabic_forms(word: str) -> set[str]:
@@ -348,4 +395,3 @@ def classify_topics(article: CleanedArticle, *, language: str | None, entities: 
     """IPTC Media Topics of the article, best first, each with its score and the cues that triggered it."""
     model = _model if _model is not None else warm_up()
     return model.classify(article, language=language, entities=entities)
-

@@ -14,6 +14,11 @@ from redis.asyncio import Redis
 
 from services.publisher.near_duplicates import Signature
 
+# Most recent members read per band. Every indexed article remembers the first article of its story,
+# so a few recent ones suffice; without a cap, a burst of templated articles (all near-duplicates of
+# each other) would make each lookup read the whole burst.
+CANDIDATES_PER_BAND = 16
+
 
 @dataclass(frozen=True, slots=True)
 class Match:
@@ -48,7 +53,7 @@ class NearDuplicateIndex:
         bands = [signature.bands() for _, signature in items]
         for keys in bands:
             for band in keys:
-                pipe.zrangebyscore(self._band_key(band), since, "+inf")
+                pipe.zrevrangebyscore(self._band_key(band), "+inf", since, start=0, num=CANDIDATES_PER_BAND)
         replies: list[Any] = await pipe.execute()
         candidates: list[set[str]] = []
         position = 0
@@ -70,10 +75,13 @@ class NearDuplicateIndex:
                     stored[candidate] = (root, Signature.decode(encoded))
 
         matches: dict[str, Match] = {}
-        batch_seen: list[tuple[str, str, Signature]] = []  # earlier articles of this batch: id, root, signature
-        for (article_id, signature), found in zip(items, candidates, strict=True):
+        # Earlier articles of this batch, by band: (id, root, signature).
+        batch_bands: dict[str, list[tuple[str, str, Signature]]] = {}
+        for (article_id, signature), found, keys in zip(items, candidates, bands, strict=True):
             best: Match | None = None
-            pool = [(c, *stored[c]) for c in found if c in stored] + batch_seen
+            pool = [(c, *stored[c]) for c in found if c in stored]
+            for band in keys:
+                pool += batch_bands.get(band, [])[-CANDIDATES_PER_BAND:]
             for candidate_id, root, other in pool:
                 if candidate_id == article_id:
                     continue
@@ -82,7 +90,9 @@ class NearDuplicateIndex:
                     best = Match(root, round(similarity, 3))
             if best is not None:
                 matches[article_id] = best
-            batch_seen.append((article_id, best.first_article_id if best else article_id, signature))
+            entry = (article_id, best.first_article_id if best else article_id, signature)
+            for band in keys:
+                batch_bands.setdefault(band, []).append(entry)
 
         pipe = redis.pipeline(transaction=False)
         for (article_id, signature), keys in zip(items, bands, strict=True):

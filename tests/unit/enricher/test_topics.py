@@ -11,6 +11,7 @@ from services.enricher.topics import classify_topics, normalise
 from tests.unit.enricher.conftest import make_article
 
 POLITICS, ECONOMY, SPORT, CONFLICT = "medtop:11000000", "medtop:04000000", "medtop:15000000", "medtop:16000000"
+CRIME, ARTS, WEATHER = "medtop:02000000", "medtop:01000000", "medtop:17000000"
 
 
 def top_level(topics: list[Any]) -> set[str]:
@@ -97,3 +98,44 @@ def test_unknown_language_uses_every_lexicon() -> None:
     article = make_article("Le tribunal a condamné l'ancien maire pour corruption.")
     topics = classify_topics(article, language=None, entities=[])
     assert topics[0].qcode == "medtop:02000000"
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("O governo enviou ao Congresso a reforma da Previdência; a oposição promete votar contra.", "pt", POLITICS),
+        ("O Banco Central elevou os juros para conter a inflação, e o dólar caiu na bolsa.", "pt", ECONOMY),
+        ("La Juventus ha battuto il Milan per due gol a uno nella partita di campionato.", "it", SPORT),
+        ("Il governo ha presentato in Parlamento la riforma; l'opposizione vota contro.", "it", POLITICS),
+        ("Timnas Indonesia menang atas Malaysia dalam pertandingan sepak bola di stadion.", "id", SPORT),
+        ("Timnas Indonesia menang atas Malaysia dalam pertandingan sepak bola di stadion.", "ms", SPORT),
+        ("警察は、詐欺の疑いで男を逮捕したと発表した。", "ja", CRIME),
+        ("대통령은 국회에서 선거 제도 개혁을 촉구했다.", "ko", POLITICS),
+    ],
+)
+def test_more_languages_leading_topic(text: str, language: str, expected: str) -> None:
+    topics = classify_topics(make_article(text), language=language, entities=[])
+    assert topics and topics[0].qcode == expected
+
+
+def test_word_starts_are_not_cues() -> None:
+    # "investigating" is not investment, "pollution" not a poll, "important" not imports, "windows" not wind.
+    text = (
+        "Officials are investigating the important rise in air pollution, and residents were told to keep "
+        "their windows shut while the investigation continues."
+    )
+    found = top_level(classify_topics(make_article(text), language="en", entities=[]))
+    assert ECONOMY not in found and POLITICS not in found and WEATHER not in found
+
+
+def test_cue_inside_a_longer_cue_of_another_topic_does_not_count() -> None:
+    article = make_article("Star Wars fans lined up for the film's premiere; the director thanked the actors.")
+    assert top_level(classify_topics(article, language="en", entities=[])) == {ARTS}
+
+
+def test_second_topic_needs_evidence_in_the_lead() -> None:
+    lead = "The singer released her new album on Friday, with a film of the recording sessions and a concert tour. "
+    aside = "Her label's revenue, profit, shares and investors came up; the company is on the stock market. "
+    body = lead + "\n\n" + "She talked about the songs and the musicians. " * 12 + aside * 8
+    found = top_level(classify_topics(make_article(body), language="en", entities=[]))
+    assert found == {ARTS}
