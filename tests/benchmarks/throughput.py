@@ -192,8 +192,8 @@ def html_articles(count: int) -> list[dict[str, Any]]:
         (key, value["url"], gzip.decompress((AEB / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace"))
         for key, value in sorted(truth.items())
     ]
-    return [{"id": f"html-{n}", "url": f"{pages[n % len(pages)][1]}?copy={n}", "html": pages[n % len(pages)][2]}
-            for n in range(count)]
+    # Each page once: a repeated page is an unchanged re-submission, acknowledged without being published.
+    return [{"id": f"html-{n}", "url": url, "html": html} for n, (_key, url, html) in enumerate(pages[:count])]
 
 
 def in_process_loop(documents: list[dict[str, Any]]) -> tuple[float, dict[str, float]]:
