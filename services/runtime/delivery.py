@@ -362,27 +362,20 @@ class StageWorker:
         """Count and log one article's outcome: the stage's one line per article."""
         outcome = item.outcome
         self.metrics.processing_seconds.observe(item.seconds)
+        line = {
+            "article_id": outcome.article_id,
+            "stream_id": item.entry.id.decode(),
+            "duration_ms": round(item.seconds * 1000, 3),
+        }
         if status == "s":
             self.metrics.stale.inc()
-            self._log.info("article_already_forwarded", article_id=outcome.article_id, stream_id=item.entry.id.decode())
+            self._log.info("article_already_forwarded", **line)
         elif status == "u":
             self.metrics.unchanged.inc()
-            self._log.info(
-                "article_unchanged",
-                article_id=outcome.article_id,
-                stream_id=item.entry.id.decode(),
-                duration_ms=round(item.seconds * 1000, 3),
-            )
+            self._log.info("article_unchanged", **line)
         elif isinstance(outcome, Refuse):
             self.metrics.dead_lettered.labels(stage=self.stage, error_type=outcome.error_type).inc()
-            self._log.info(
-                "article_refused",
-                article_id=outcome.article_id,
-                stream_id=item.entry.id.decode(),
-                error_type=outcome.error_type,
-                error=outcome.reason,
-                duration_ms=round(item.seconds * 1000, 3),
-            )
+            self._log.info("article_refused", error_type=outcome.error_type, error=outcome.reason, **line)
         else:
             self.metrics.processed.inc()
             if isinstance(outcome, PublishRevision):
@@ -390,12 +383,7 @@ class StageWorker:
                     self.metrics.article_age_seconds.observe(max(0.0, time.time() - outcome.received_at))
                 if outcome.near_duplicate:
                     self.metrics.near_duplicates.inc()
-            self._log.info(
-                "article_forwarded",
-                article_id=outcome.article_id,
-                stream_id=item.entry.id.decode(),
-                duration_ms=round(item.seconds * 1000, 3),
-            )
+            self._log.info("article_forwarded", **line)
 
     # -- reclaiming --------------------------------------------------------------------------
 
