@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import redis
+from rich import box
 from rich.table import Table
 
 from services.runtime.settings import STAGES, StreamKeys
@@ -69,9 +70,10 @@ def _last_minute_rate(client: redis.Redis, keys: StreamKeys, stage: str, now: fl
 
 def render(stats: dict[str, Any]) -> Table:
     """The stats as a terminal table."""
-    table = Table(title="newswire streams", title_justify="left")
-    for column in ("stream", "length", "group", "lag", "pending", "consumers", "oldest pending idle", "done/s"):
-        table.add_column(column, justify="left" if column in ("stream", "group") else "right")
+    tag = stats["streams"][0]["key"].rsplit(":", 1)[0] if stats["streams"] else ""
+    table = Table(title=f"newswire streams {tag}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("stream", "length", "group", "lag", "pending", "consumers", "oldest", "done/s"):
+        table.add_column(column, justify="left" if column in ("stream", "group") else "right", min_width=len(column))
     finishing_stage = {"raw": "cleaner", "cleaned": "enricher", "enriched": "publisher"}
     for stream in stats["streams"]:
         rows = stream["groups"] or [None]
@@ -79,7 +81,7 @@ def render(stats: dict[str, Any]) -> Table:
             stage = finishing_stage.get(stream["stream"])
             rate = stats["throughput_per_s"].get(stage) if group and group["group"] == stage else None
             table.add_row(
-                stream["key"] if index == 0 else "",
+                stream["stream"] if index == 0 else "",
                 str(stream["length"]) if index == 0 else "",
                 group["group"] if group else "-",
                 _dash(group["lag"]) if group else "-",
@@ -88,7 +90,10 @@ def render(stats: dict[str, Any]) -> Table:
                 f"{group['oldest_pending_idle_s']} s" if group and group["oldest_pending_idle_s"] is not None else "-",
                 _dash(rate),
             )
-    table.caption = f"dead letters: {stats['dlq_size']}"
+    table.caption = (
+        f"dead letters: {stats['dlq_size']}  ·  oldest: idle time of the oldest pending entry  ·  "
+        "done/s: entries the stage finished per second over the last minute"
+    )
     return table
 
 
