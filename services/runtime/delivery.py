@@ -187,7 +187,7 @@ class StageWorker:
         self.group = processor.stage
         self.consumer = consumer
         self.metrics = metrics
-        keys = settings.keys
+        self.keys = keys = settings.keys
         self.input_stream = keys.input_of(self.stage)
         self.output_stream = keys.output_of(self.stage)
         self.dlq_stream = keys.dlq
@@ -341,7 +341,7 @@ class StageWorker:
                     input_stream=self.input_stream,
                     output_stream=self.output_stream,
                     dlq_stream=self.dlq_stream,
-                    rate_key=self.settings.keys.rate(self.stage, time.time()),
+                    rate_key=self.keys.rate(self.stage, time.time()),
                     group=self.group,
                     output_maxlen=self.output_maxlen,
                     revision_ttl_s=self.settings.dedup_retention_s,
