@@ -100,3 +100,32 @@ async def test_a_restarted_pipeline_picks_up_where_it_left_off(
     for stage in STAGES:
         summary = sync_redis.xpending(settings.keys.input_of(stage), stage)
         assert summary["pending"] == 0
+
+
+async def test_an_html_page_is_published_as_plain_text_never_html(
+    redis_url: str, prefix: str, sync_redis: redis.Redis
+) -> None:
+    settings = make_settings(redis_url, prefix)
+    page = (
+        "<html lang='en'><head><title>Storm closes ports</title><script>var tracking = '<b>x</b>';</script>"
+        "</head><body><nav><a href='/'>Home</a></nav><article><h1>Storm closes ports</h1>"
+        "<p>A <b>severe</b> storm closed three ports on the coast on Tuesday, officials said.</p>"
+        "<p>Shipping companies said <i>delays</i> could last until the weekend &amp; beyond.</p>"
+        "<p>The coast guard rescued 12 sailors from two fishing boats near the harbour entrance.</p>"
+        "</article><footer>© News Ltd</footer></body></html>"
+    )
+    sync_redis.xadd(settings.keys.raw, {"data": json.dumps({"url": "https://news.example/storm", "html": page})})
+    pipeline = await run_pipeline(settings, redis_url)
+    try:
+        await wait_for_length(sync_redis, settings.keys.published, 1)
+    finally:
+        await pipeline.stop()
+    [event] = published_events(sync_redis, settings)
+    article = event["data"]
+    assert article["html"] is None and article["text"] is None
+    assert "severe storm closed three ports" in article["body"]
+    assert "delays could last until the weekend & beyond" in article["body"]
+    for field in (article["body"], *(p["text"] for p in article["paragraphs"])):
+        assert "<" not in field and ">" not in field and "&amp;" not in field
+    assert "tracking" not in article["body"]
+    assert event["source"] == "https://news.example/storm"
