@@ -74,6 +74,7 @@ def run(
     import uvloop
 
     from services.runtime.app import Pipeline
+    from services.runtime.http import PortInUse
     from services.runtime.logging import configure_logging
 
     settings = settings_or_exit()
@@ -81,7 +82,10 @@ def run(
     stages = list(STAGES) if stage is StageChoice.all else [stage.value]
 
     def serve(url: str) -> bool:
-        pipeline = Pipeline(settings, stages, url)
+        try:
+            pipeline = Pipeline(settings, stages, url)
+        except PortInUse as exc:
+            raise fail(str(exc), code=2) from None
         uvloop.run(pipeline.run())
         return pipeline.failed
 
@@ -189,7 +193,9 @@ def demo(
     from services.runtime.logging import configure_logging
 
     settings = settings_or_exit()
-    settings = settings.model_copy(update={"prefix": f"{settings.prefix}-demo", "log_level": "WARNING"})
+    settings = settings.model_copy(
+        update={"prefix": f"{settings.prefix}-demo", "log_level": "WARNING", "http_port": 0}
+    )
     configure_logging(settings)
     try:
         event = with_redis(settings, lambda url: run_demo(settings, url, timeout_s=timeout))

@@ -77,7 +77,6 @@ class Pipeline:
     on_ready: Callable[[Redis], None] | None = None
     workers: list[StageWorker] = field(default_factory=list)
     failed: bool = False
-    http: HealthServer | None = None
 
     def __post_init__(self) -> None:
         if self.settings.otel_enabled:
@@ -95,14 +94,15 @@ class Pipeline:
         self.app.on_shutdown(self._drain)
         self._tasks: list[asyncio.Task[None]] = []
         self.consumer = consumer_name(self.settings)
-
-    async def _start_workers(self) -> None:
-        client: Redis = await self.broker.connect()
+        # Bound now, before anything starts, so a taken port is one clear error rather than a failed start-up.
         self.heartbeat = Heartbeat()
-        self._tasks.append(asyncio.create_task(self.heartbeat.beat(), name="heartbeat"))
         keys = self.settings.keys
         probe = ReadinessProbe(self.redis_url, [(keys.input_of(p.stage), p.stage) for p in self.processors])
         self.http = HealthServer(self.settings.http_host, self.settings.http_port, self.heartbeat, probe)
+
+    async def _start_workers(self) -> None:
+        client: Redis = await self.broker.connect()
+        self._tasks.append(asyncio.create_task(self.heartbeat.beat(), name="heartbeat"))
         self.http.start()
         for processor in self.processors:
             worker = StageWorker(client, self.settings, processor, self.consumer, StageMetrics(processor.stage))
@@ -134,8 +134,7 @@ class Pipeline:
         for task in self._tasks:
             if task.get_name() == "heartbeat":
                 task.cancel()
-        if self.http is not None:
-            self.http.stop()
+        self.http.stop()
 
     async def run(self) -> None:
         """Run until SIGINT/SIGTERM (FastStream's signal handling), then drain."""

@@ -91,11 +91,21 @@ def _handler(heartbeat: Heartbeat, ready: Callable[[], tuple[bool, str]]) -> typ
     return Handler
 
 
+class PortInUse(Exception):
+    """The HTTP port is taken (another worker on this host?)."""
+
+
 class HealthServer:
     """The worker's HTTP server, in a daemon thread."""
 
     def __init__(self, host: str, port: int, heartbeat: Heartbeat, probe: ReadinessProbe) -> None:
-        self.server = ThreadingHTTPServer((host, port), _handler(heartbeat, probe.check))
+        try:
+            self.server = ThreadingHTTPServer((host, port), _handler(heartbeat, probe.check))
+        except OSError as exc:
+            raise PortInUse(
+                f"cannot serve metrics and health on {host}:{port} ({exc.strerror}); another worker on this "
+                "host may hold it: give each its own NEWSWIRE_HTTP_PORT, or 0 for a free one"
+            ) from None
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="newswire-http", daemon=True)
 
@@ -108,5 +118,6 @@ class HealthServer:
         log.info("http_listening", port=self.port, endpoints=["/metrics", "/healthz", "/readyz"])
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self.thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()

@@ -67,3 +67,23 @@ def test_metrics_health_and_readiness_of_a_running_worker(private_redis: RedisSe
         wait_for(lambda: get(port, "/readyz")[0] == 200, 30, "ready again after Redis came back")
     finally:
         workers.stop_all()
+
+
+def test_a_taken_port_is_one_clear_error(redis_url: str, prefix: str) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from tests.support import REPO
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = worker_env(redis_url, prefix, NEWSWIRE_HTTP_PORT=str(port), NEWSWIRE_HTTP_HOST="127.0.0.1")
+        result = subprocess.run([sys.executable, "-m", "services.cli", "run", "cleaner"], env=env,
+                                capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.returncode == 2
+    assert f"cannot serve metrics and health on 127.0.0.1:{port}" in result.stderr
+    assert "NEWSWIRE_HTTP_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
