@@ -100,6 +100,9 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             close_fds=True,
+            # Its own session: Ctrl-C in a terminal (SIGINT to the whole foreground group) must not stop
+            # the server while the workers are still draining; newswire stops it after they are done.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
