@@ -38,12 +38,17 @@ class StageChoice(StrEnum):
 
 
 def settings_or_exit() -> Settings:
-    """Load the settings; on a bad value print one sentence and exit 2."""
+    """Load the settings (on a bad value print one sentence and exit 2) and send logs to stderr."""
+    from services.runtime.logging import configure_logging
+
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         typer.echo(f"newswire: {exc}", err=True)
         raise typer.Exit(2) from None
+    # Before anything logs: structlog's default would print to stdout, mixing with `--json` output.
+    configure_logging(settings)
+    return settings
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -75,10 +80,8 @@ def run(
 
     from services.runtime.app import Pipeline
     from services.runtime.http import PortInUse
-    from services.runtime.logging import configure_logging
 
     settings = settings_or_exit()
-    configure_logging(settings)
     stages = list(STAGES) if stage is StageChoice.all else [stage.value]
 
     def serve(url: str) -> bool:

@@ -142,3 +142,31 @@ def test_demo_prints_the_sample_article_with_an_embedded_redis(tmp_path: Path) -
     assert gold["cleaned"]["body_paragraphs_in_order"][0] in article["body"]
     assert event["specversion"] == "1.0"
     print(f"\nnewswire demo took {elapsed:.1f} s")
+
+
+def test_ctrl_c_with_the_embedded_redis_drains_before_the_server_stops(tmp_path: Path) -> None:
+    """Ctrl-C signals the whole foreground process group; the embedded server must outlast the drain."""
+    data_dir = tmp_path / "data"
+    env = worker_env(None, "ctrlc", NEWSWIRE_DATA_DIR=str(data_dir))
+    log_path = tmp_path / "run-all.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([*NEWSWIRE, "run", "all"], env=env, stdout=log, stderr=log, cwd=REPO,
+                                   start_new_session=True)
+    try:
+        socket_path = data_dir / "redis.sock"
+        wait_for(socket_path.exists, 60, "the embedded Redis socket")
+        client = redis.Redis(unix_socket_path=str(socket_path))
+        for n in range(300):
+            client.xadd("{ctrlc}:raw", {"data": json.dumps({"title": f"T{n}", "text": f"Article {n}.\n\nBody."})})
+        wait_for(lambda: client.exists("{ctrlc}:published") == 1, 60, "the first event")
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert b"leave_group_failed" not in log_path.read_bytes()
+    # Start the embedded Redis again on the same data: nothing is left pending in any group.
+    stats = subprocess.run([*NEWSWIRE, "stats", "--json"], env=env, capture_output=True, text=True, timeout=60,
+                           cwd=REPO, check=True)
+    groups = [group for stream in json.loads(stats.stdout)["streams"] for group in stream["groups"]]
+    assert groups and all(group["pending"] == 0 and group["consumers"] == 0 for group in groups)
