@@ -14,12 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    # Readers ignore fields they do not know, so a stage or subscriber on an older version keeps working
+    # while a newer one adds fields (rolling upgrades, subscribers upgrading at their own pace).
+    model_config = ConfigDict(extra="ignore")
 
 
 class RawArticle(_Model):
     """What a scraper publishes into the raw stream (the JSON in the entry's `data` field)."""
 
+    # Scrapers get a clear refusal for a misspelt field instead of losing it silently.
     model_config = ConfigDict(extra="forbid", title="RawArticle")
 
     id: str | None = Field(
@@ -93,7 +96,7 @@ class CleanedArticle(RawArticle):
     From this stage on `text` and `html` are empty (None): the article is `body`.
     """
 
-    model_config = ConfigDict(extra="forbid", title="CleanedArticle")
+    model_config = ConfigDict(extra="ignore", title="CleanedArticle")
 
     def _has_content(self) -> CleanedArticle:  # type: ignore[override]
         """`body` replaces `text` and `html` once an article is cleaned."""
@@ -216,7 +219,7 @@ class Amount(_Model):
 class EnrichedArticle(CleanedArticle):
     """The cleaned article plus what it is about."""
 
-    model_config = ConfigDict(extra="forbid", title="EnrichedArticle")
+    model_config = ConfigDict(extra="ignore", title="EnrichedArticle")
 
     language: str | None = Field(
         default=None,
@@ -237,7 +240,7 @@ class EnrichedArticle(CleanedArticle):
 class PublishedArticle(EnrichedArticle):
     """What subscribers receive as the `data` of a published event."""
 
-    model_config = ConfigDict(extra="forbid", title="PublishedArticle")
+    model_config = ConfigDict(extra="ignore", title="PublishedArticle")
 
     revision: int = Field(
         default=1, ge=1, description="1 for the first version of an article; +1 each time its content changes."

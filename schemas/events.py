@@ -19,7 +19,7 @@ class PublishedEvent(BaseModel):
     attribute is one field of the entry and `data` carries the article.
     """
 
-    model_config = ConfigDict(extra="forbid", title="PublishedEvent")
+    model_config = ConfigDict(extra="ignore", title="PublishedEvent")
 
     specversion: str = Field(default=EVENT_SPECVERSION, description="CloudEvents version, always `1.0`.")
     id: str = Field(
