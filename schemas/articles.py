@@ -186,7 +186,10 @@ class Entity(_Model):
     id: str = Field(description="Wikidata id (`Q7747`) where known, else a stable `nw:` id.")
     wikidata_id: str | None = Field(default=None, description="Wikidata id, only when certain.")
     type: EntityType = Field(description="Entity type.")
-    name: str = Field(description="Canonical English name.")
+    name: str = Field(
+        description="Canonical English name; for a person found only from context (not in the knowledge base), "
+        "the name as written in the article."
+    )
     name_local: str | None = Field(default=None, description="Name in the article's language.")
     mentions: list[Mention] = Field(default_factory=list, description="Every mention in the body.")
     salience: float = Field(ge=0.0, le=1.0, description="How central the entity is (mentions, position), 0 to 1.")
