@@ -271,6 +271,8 @@ class StageWorker:
                 processed.append(_Processed(entry, outcome, time.perf_counter() - started))
         if processed and isinstance(self.processor, BatchResolverStage):
             resolved = await self._resolve([item.outcome for item in processed])
+            if resolved is None:
+                return  # shutting down with Redis away: the entries stay pending and are reclaimed later
             for item, outcome in zip(processed, resolved, strict=True):
                 item.outcome = outcome
         if processed:
@@ -278,14 +280,18 @@ class StageWorker:
         self.metrics.batch_size.observe(len(batch))
         flush_logs()
 
-    async def _resolve(self, outcomes: list[Outcome]) -> list[Outcome]:
+    async def _resolve(self, outcomes: list[Outcome]) -> list[Outcome] | None:
         assert isinstance(self.processor, BatchResolverStage)
+        deadline = time.monotonic() + self.settings.shutdown_timeout_s
         while True:
             try:
                 resolved = await self.processor.resolve(self.redis, outcomes)
                 self.watch.succeeded()
                 return resolved
             except _REDIS_DOWN as exc:
+                if self.stopping and time.monotonic() > deadline:
+                    self._log.warning("resolve_abandoned_on_shutdown", entries=len(outcomes))
+                    return None
                 await self.watch.failed(exc)
 
     def _process(self, entry: Entry) -> Outcome | None:
