@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from datetime import UTC, datetime
+
+from schemas import RawArticle
 from services.cleaner.clean import clean_article
 from services.cleaner.intake import read_raw_entry
+from services.errors import ArticleRefused
 from services.runtime.delivery import Entry, Forward, Outcome
 from services.runtime.entries import entry_time
 from services.runtime.settings import Settings
@@ -18,7 +23,16 @@ class CleanerStage:
         self.max_bytes = settings.max_article_bytes
 
     def warm_up(self) -> None:
-        """Nothing to preload; the first article pays trafilatura's import-time costs already paid at import."""
+        """Clean one small page and one text, so lexicons and extractor caches load before the first article."""
+        received = datetime.now(UTC)
+        page = "<html><head><title>Warm-up</title></head><body><article><p>Warm-up text.</p></article></body></html>"
+        for raw in (
+            RawArticle(html=page, url="https://example.com/warm-up"),
+            RawArticle(title="Warm-up", text="Warm-up text.\n\nSecond paragraph."),
+        ):
+            # A refusal is fine here: what matters is that everything the cleaner reads got loaded.
+            with contextlib.suppress(ArticleRefused):
+                clean_article(raw, received_at=received)
 
     def process(self, entry: Entry) -> Outcome:
         raw = read_raw_entry(entry.fields, max_bytes=self.max_bytes)
