@@ -7,6 +7,7 @@ before it, else the last speaker named with a speech verb earlier in the text (�
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import threading
@@ -140,6 +141,7 @@ def extract_quotes(body: str, *, language: str | None, entities: list[Entity]) -
     assert cues is not None
     finder = _SpeakerFinder(body, cues, entities)
     spans = sorted((m.start(), m.end()) for m in _QUOTED.finditer(body))
+    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(body)]
     # Attributions outside quotations, in order: the "previous speaker" for وأضاف or "he added".
     attributions: list[tuple[int, _Speaker]] = []
     for verb_start, verb_end in _verb_spans(cues, body, 0):
@@ -160,7 +162,9 @@ def extract_quotes(body: str, *, language: str | None, entities: list[Entity]) -
         text = body[inner_start:inner_end]
         if len(text.split()) < _MIN_QUOTE_WORDS:
             continue
-        sentence_start = max((m.end() for m in _SENTENCE_END.finditer(body, 0, open_at)), default=0)
+        # The last sentence end before the quotation (sentence ends are found once, then bisected).
+        before = bisect.bisect_right(sentence_ends, open_at) - 1
+        sentence_start = sentence_ends[before] if before >= 0 else 0
         after_end = min(len(body), close_at + _AFTER_WINDOW)
         next_end = _SENTENCE_END.search(body, close_at + 1 if body[close_at:close_at + 1] in ".!?؟" else close_at)
         if next_end is not None:

@@ -14,14 +14,14 @@ class EnricherStage:
     stage = "enricher"
 
     def __init__(self, settings: Settings) -> None:
-        del settings
+        self.max_chars = settings.max_analysed_chars
 
     def warm_up(self) -> None:
         enrich.warm_up()
 
     def process(self, entry: Entry) -> Outcome:
         cleaned = CleanedArticle.model_validate_json(entry.fields[b"data"])
-        enriched = enrich.enrich_article(cleaned)
+        enriched = enrich.enrich_article(cleaned, max_chars=self.max_chars)
         fields: list[tuple[str | bytes, str | bytes]] = [("data", enriched.model_dump_json())]
         if b"traceparent" in entry.fields:
             fields.append(("traceparent", entry.fields[b"traceparent"]))

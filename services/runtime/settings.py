@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     max_article_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, description="Largest raw entry accepted, in bytes."
     )
+    max_analysed_chars: int = Field(
+        default=100_000,
+        ge=1_000,
+        description="Characters of a body searched for entities, quotes, amounts and topics (the rest is kept).",
+    )
     shutdown_timeout_s: float = Field(
         default=20.0, gt=0, le=600, description="Time a worker has to finish its batch after SIGTERM (s)."
     )
