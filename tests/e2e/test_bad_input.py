@@ -93,27 +93,36 @@ def malformed() -> st.SearchStrategy[dict[str, bytes]]:
 
 
 def wait_accounted(pipeline: Pipeline, raw_ids: list[bytes], timeout_s: float = 60) -> None:
+    """Until every stage has read and acknowledged everything upstream of it, checked in pipeline order."""
     deadline = time.monotonic() + timeout_s
-    while True:
-        info = {g["name"]: g for g in pipeline.client.xinfo_groups(f"{pipeline.tag}:raw")}
-        cleaner = info.get(b"cleaner")
-        if cleaner and cleaner["last-delivered-id"] >= raw_ids[-1] and cleaner["pending"] == 0:
-            later = [pipeline.client.xpending(f"{pipeline.tag}:{s}", g)["pending"]
-                     for s, g in (("cleaned", "enricher"), ("enriched", "publisher"))]
-            lag = [_undelivered(pipeline, s, g) for s, g in (("cleaned", "enricher"), ("enriched", "publisher"))]
-            if not any(later) and not any(lag):
-                return
+    while not all(_stage_done(pipeline, stream, group) for stream, group in STAGE_INPUTS):
         assert time.monotonic() < deadline, "entries were not all accounted for in time"
         time.sleep(0.05)
+    del raw_ids
 
 
-def _undelivered(pipeline: Pipeline, stream: str, group: str) -> bool:
+STAGE_INPUTS = (("raw", "cleaner"), ("cleaned", "enricher"), ("enriched", "publisher"))
+
+
+def _stage_done(pipeline: Pipeline, stream: str, group: str) -> bool:
+    """The group has been delivered the stream's last entry and holds nothing pending.
+
+    Read from one XINFO GROUPS reply, so delivery and acknowledgement are seen at the same instant; `all()`
+    stops at the first stage not done, so a later stage is only checked once nothing more can reach it.
+    """
     key = f"{pipeline.tag}:{stream}"
     last = pipeline.client.xrevrange(key, count=1)
     if not last:
-        return False
+        return True
     groups = {g["name"]: g for g in pipeline.client.xinfo_groups(key)}
-    return group.encode() not in groups or groups[group.encode()]["last-delivered-id"] < last[0][0]
+    state = groups.get(group.encode())
+    return state is not None and _id(state["last-delivered-id"]) >= _id(last[0][0]) and state["pending"] == 0
+
+
+def _id(entry_id: bytes) -> tuple[int, int]:
+    """Stream ids compare as numbers: `5-10` comes after `5-9`."""
+    ms, _, seq = entry_id.partition(b"-")
+    return int(ms), int(seq)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
