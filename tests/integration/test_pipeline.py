@@ -32,6 +32,17 @@ async def run_pipeline(settings: Settings, redis_url: str) -> Pipeline:
     return pipeline
 
 
+async def publish_one(settings: Settings, redis_url: str, client: redis.Redis) -> dict[str, Any]:
+    """Run every stage until the one raw entry already added comes out; return its event."""
+    pipeline = await run_pipeline(settings, redis_url)
+    try:
+        await wait_for_length(client, settings.keys.published, 1)
+    finally:
+        await pipeline.stop()
+    [event] = published_events(client, settings)
+    return event
+
+
 def published_events(client: redis.Redis, settings: Settings) -> list[dict[str, Any]]:
     events = []
     for _id, fields in client.xrange(settings.keys.published):
@@ -45,13 +56,7 @@ async def test_sample_article_comes_out_as_a_cloudevent(redis_url: str, prefix: 
     settings = make_settings(redis_url, prefix)
     # A scraper with no newswire code at all: one XADD with a `data` field.
     sync_redis.xadd(settings.keys.raw, {"data": json.dumps({"text": SAMPLE_TEXT.read_text(encoding="utf-8")})})
-    pipeline = await run_pipeline(settings, redis_url)
-    try:
-        await wait_for_length(sync_redis, settings.keys.published, 1)
-    finally:
-        await pipeline.stop()
-
-    [event] = published_events(sync_redis, settings)
+    event = await publish_one(settings, redis_url, sync_redis)
     assert event.keys() >= CLOUDEVENT_FIELDS
     assert event["specversion"] == "1.0"
     assert event["type"] == "org.newswire.article.published"
@@ -115,12 +120,7 @@ async def test_an_html_page_is_published_as_plain_text_never_html(
         "</article><footer>© News Ltd</footer></body></html>"
     )
     sync_redis.xadd(settings.keys.raw, {"data": json.dumps({"url": "https://news.example/storm", "html": page})})
-    pipeline = await run_pipeline(settings, redis_url)
-    try:
-        await wait_for_length(sync_redis, settings.keys.published, 1)
-    finally:
-        await pipeline.stop()
-    [event] = published_events(sync_redis, settings)
+    event = await publish_one(settings, redis_url, sync_redis)
     article = event["data"]
     assert article["html"] is None and article["text"] is None
     assert "severe storm closed three ports" in article["body"]
