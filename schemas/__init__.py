@@ -1,6 +1,6 @@
 """The message contract: one pydantic model per stream, each stage extending the previous."""
 
-from schemas.articles import (
+from newswire.schemas.articles import (
     Amount,
     ArticleImage,
     CleanedArticle,
@@ -16,7 +16,7 @@ from schemas.articles import (
     RawArticle,
     Topic,
 )
-from schemas.events import DeadLetter, PublishedEvent
+from newswire.schemas.events import DeadLetter, PublishedEvent
 
 __all__ = [
     "Amount",

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.articles import PublishedArticle
+from newswire.schemas.articles import PublishedArticle
 
 EVENT_TYPE = "org.newswire.article.published"
 EVENT_SPECVERSION = "1.0"

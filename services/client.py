@@ -1,6 +1,6 @@
 """Python client for scrapers and subscribers: publish raw articles, read published events.
 
-Publishing writes the language-neutral format of DESIGN.md (one field `data` holding JSON),
+Publishing writes the language-neutral entry format of the README (one field `data` holding JSON),
 so entries look the same whichever client wrote them.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from services.runtime.settings import StreamKeys
+from newswire.runtime.settings import StreamKeys
 
 PIPELINE_CHUNK = 500
 

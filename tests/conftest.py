@@ -10,7 +10,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from services.runtime.settings import Settings
+from newswire.runtime.settings import Settings
 from tests.support import RedisServer, delete_prefix, unique_prefix
 
 

@@ -1,4 +1,4 @@
-"""Test support: a private Redis server, unique stream prefixes, the shared sample."""
+"""Test support: a private Redis server, unique stream prefixes, the sample article and its gold file."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import Any
 import redis
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SAMPLE_TEXT = SHARED / "samples" / "alaraby-russia-china.ar.txt"
-SAMPLE_GOLD = SHARED / "samples" / "alaraby-russia-china.ar.gold.json"
+# The sample is the demo's article (one file in the package); its gold file lives with the test fixtures.
+SAMPLE_TEXT = REPO / "services" / "demo" / "sample.ar.txt"
+SAMPLE_GOLD = REPO / "tests" / "fixtures" / "samples" / "alaraby-russia-china.ar.gold.json"
 
 
 def load_gold() -> dict[str, Any]:

@@ -6,13 +6,13 @@ import hashlib
 import re
 from datetime import datetime
 
-from schemas import ArticleImage, CleanedArticle, DateSource, Paragraph, RawArticle
-from services.cleaner.dates import date_from_url, parse_date_string
-from services.cleaner.html_page import PageExtract, extract_page, parse_html_within_limits, reached_depth_limit
-from services.cleaner.normalize import normalize_line
-from services.cleaner.text import BlockKind, TextExtract, clean_scraped_text
-from services.cleaner.urls import canonical_url, registered_domain
-from services.errors import ArticleRefused
+from newswire.cleaner.dates import date_from_url, parse_date_string
+from newswire.cleaner.html_page import PageExtract, extract_page, parse_html_within_limits, reached_depth_limit
+from newswire.cleaner.normalize import normalize_line
+from newswire.cleaner.text import BlockKind, TextExtract, clean_scraped_text
+from newswire.cleaner.urls import canonical_url, registered_domain
+from newswire.errors import ArticleRefused
+from newswire.schemas import ArticleImage, CleanedArticle, DateSource, Paragraph, RawArticle
 
 _ID_CHARS = 32
 _WORD = re.compile(r"\w")

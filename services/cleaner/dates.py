@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 from functools import cache
 from pathlib import Path
 
-from services.cleaner.normalize import comparison_key
+from newswire.cleaner.normalize import comparison_key
 
 _LEXICON_PATH = Path(__file__).with_name("lexicons") / "months.json"
 # Longer inputs are not dates; the bound also keeps every regex below on short strings.

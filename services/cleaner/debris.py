@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from services.cleaner.normalize import comparison_key, fold_case
+from newswire.cleaner.normalize import comparison_key, fold_case
 
 _LEXICON_PATH = Path(__file__).with_name("lexicons") / "boilerplate.json"
 # Captions and credits are short; the bound also keeps the regexes below on short strings.

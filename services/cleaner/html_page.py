@@ -15,12 +15,12 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
-from schemas import ArticleImage, DateSource
-from services.cleaner.dates import date_line, parse_date_string
-from services.cleaner.debris import caption_of_line, credit_of_line, is_debris
-from services.cleaner.normalize import comparison_key, normalize_line, normalize_text
-from services.cleaner.text import BlockKind
-from services.errors import ArticleRefused
+from newswire.cleaner.dates import date_line, parse_date_string
+from newswire.cleaner.debris import caption_of_line, credit_of_line, is_debris
+from newswire.cleaner.normalize import comparison_key, normalize_line, normalize_text
+from newswire.cleaner.text import BlockKind
+from newswire.errors import ArticleRefused
+from newswire.schemas import ArticleImage, DateSource
 
 # Limits that keep one page within bounded time. libxml2 quadratically checks attribute
 # names for duplicates, so a tag with thousands of attributes stalls the parser; a page with

@@ -1,7 +1,7 @@
 """Reading a raw stream entry into a RawArticle, refusing bad input with a reason a scraper author understands.
 
 Two entry formats are accepted: the language-neutral one (a field `data` holding a JSON object,
-see DESIGN.md) and FastStream's own (`__data__`), so Python scrapers may publish with
+see the README's "Publishing articles") and FastStream's own (`__data__`), so Python scrapers may publish with
 FastStream's `broker.publish(..., stream=...)`.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 from faststream.redis.parser.binary import BinaryMessageFormatV1
 from pydantic import ValidationError
 
-from schemas import RawArticle
-from services.errors import ArticleRefused
+from newswire.errors import ArticleRefused
+from newswire.schemas import RawArticle
 
 # Deeper than this is not an article; it is someone testing the parser.
 MAX_JSON_DEPTH = 32

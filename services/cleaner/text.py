@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from schemas import ArticleImage
-from services.cleaner.dates import date_line
-from services.cleaner.debris import caption_of_line, credit_of_line, is_debris, source_of_line
-from services.cleaner.normalize import comparison_key, normalize_line, normalize_text
+from newswire.cleaner.dates import date_line
+from newswire.cleaner.debris import caption_of_line, credit_of_line, is_debris, source_of_line
+from newswire.cleaner.normalize import comparison_key, normalize_line, normalize_text
+from newswire.schemas import ArticleImage
 
 BlockKind = Literal["paragraph", "heading"]
 

@@ -5,19 +5,17 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime
 
-from schemas import RawArticle
-from services.cleaner.clean import clean_article
-from services.cleaner.intake import read_raw_entry
-from services.errors import ArticleRefused
-from services.runtime.delivery import Entry, Forward, Outcome
-from services.runtime.entries import entry_time
-from services.runtime.settings import Settings
+from newswire.cleaner.clean import clean_article
+from newswire.cleaner.intake import read_raw_entry
+from newswire.errors import ArticleRefused
+from newswire.runtime.delivery import Entry, Forward, Outcome
+from newswire.runtime.entries import entry_time
+from newswire.runtime.settings import Settings
+from newswire.schemas import RawArticle
 
 
 class CleanerStage:
     """Reads raw entries (either format), cleans them, forwards CleanedArticle JSON."""
-
-    stage = "cleaner"
 
     def __init__(self, settings: Settings) -> None:
         self.max_bytes = settings.max_article_bytes

@@ -1,5 +1,5 @@
-"""`python -m services.cli` runs the newswire command."""
+"""`python -m newswire.cli` runs the newswire command."""
 
-from services.cli.main import main
+from newswire.cli.main import main
 
 main()

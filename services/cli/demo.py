@@ -10,9 +10,10 @@ from typing import Any
 import uvloop
 from redis.asyncio import Redis
 
-from services.client import decode_event
-from services.runtime.app import Pipeline
-from services.runtime.settings import STAGES, Settings
+from newswire.client import decode_event
+from newswire.runtime.app import Pipeline
+from newswire.runtime.settings import Settings
+from newswire.stages import PIPELINE
 
 
 class DemoTimeout(Exception):
@@ -21,7 +22,7 @@ class DemoTimeout(Exception):
 
 def sample_article() -> dict[str, Any]:
     """The sample as a scraper would send it: scraped text with its page debris, no URL."""
-    text = resources.files("services.demo").joinpath("sample.ar.txt").read_text(encoding="utf-8")
+    text = resources.files("newswire.demo").joinpath("sample.ar.txt").read_text(encoding="utf-8")
     return {"text": text, "source": "alaraby.co.uk"}
 
 
@@ -36,7 +37,7 @@ async def _demo(settings: Settings, url: str, timeout_s: float) -> dict[str, Any
     async for key in client.scan_iter(match=f"{{{settings.prefix}}}:*"):
         await client.delete(key)
     ready = asyncio.Event()
-    pipeline = Pipeline(settings, list(STAGES), url, on_ready=lambda _client: ready.set())
+    pipeline = Pipeline(settings, list(PIPELINE), url, on_ready=lambda _client: ready.set())
     running = asyncio.create_task(pipeline.run())
     try:
         await asyncio.wait_for(ready.wait(), timeout=timeout_s)

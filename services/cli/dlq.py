@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from services.runtime.settings import StreamKeys
+from newswire.runtime.settings import StreamKeys
 
 # What the dead-letter stream adds to an entry; everything else is the original entry.
 DEAD_LETTER_FIELDS = ("stage", "error_type", "error", "attempts", "source_stream", "source_id", "failed_at")

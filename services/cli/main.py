@@ -6,13 +6,13 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from services.runtime.settings import STAGES, Settings, SettingsError, load_settings
+from newswire.runtime.settings import Settings, SettingsError, load_settings
+from newswire.stages import PIPELINE, STAGE_NAMES, stage_named
 
 app = typer.Typer(
     name="newswire",
@@ -30,16 +30,19 @@ app.add_typer(dlq_app, name="dlq")
 T = TypeVar("T")
 
 
-class StageChoice(StrEnum):
-    cleaner = "cleaner"
-    enricher = "enricher"
-    publisher = "publisher"
-    all = "all"
+# What `newswire run` accepts: a registered stage, or `all` for every stage in one process.
+RUN_CHOICES: tuple[str, ...] = (*STAGE_NAMES, "all")
+
+
+def _run_choice(value: str) -> str:
+    if value not in RUN_CHOICES:
+        raise typer.BadParameter(f"{value!r} is not a stage; choose one of {', '.join(RUN_CHOICES)}.")
+    return value
 
 
 def settings_or_exit() -> Settings:
     """Load the settings (on a bad value print one sentence and exit 2) and send logs to stderr."""
-    from services.runtime.logging import configure_logging
+    from newswire.runtime.logging import configure_logging
 
     try:
         settings = load_settings()
@@ -58,8 +61,8 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def with_redis(settings: Settings, action: Callable[[str], T]) -> T:
     """Run `action` with the Redis URL to use, starting the embedded Redis if none is configured."""
-    from services.runtime.connection import redis_url
-    from services.runtime.embedded_redis import EmbeddedRedisError
+    from newswire.runtime.connection import redis_url
+    from newswire.runtime.embedded_redis import EmbeddedRedisError
 
     try:
         with redis_url(settings) as url:
@@ -70,7 +73,15 @@ def with_redis(settings: Settings, action: Callable[[str], T]) -> T:
 
 @app.command()
 def run(
-    stage: Annotated[StageChoice, typer.Argument(help="The stage to run, or `all` for every stage in this process.")],
+    stage: Annotated[
+        str,
+        typer.Argument(
+            help="The stage to run, or `all` for every stage in this process.",
+            metavar="[" + "|".join(RUN_CHOICES) + "]",
+            callback=_run_choice,
+            show_default=False,
+        ),
+    ],
 ) -> None:
     """Run one stage (or all) as a worker until SIGTERM or Ctrl-C.
 
@@ -78,11 +89,11 @@ def run(
     """
     import uvloop
 
-    from services.runtime.app import Pipeline
-    from services.runtime.http import PortInUse
+    from newswire.runtime.app import Pipeline
+    from newswire.runtime.http import PortInUse
 
     settings = settings_or_exit()
-    stages = list(STAGES) if stage is StageChoice.all else [stage.value]
+    stages = list(PIPELINE) if stage == "all" else [stage_named(stage)]
 
     def serve(url: str) -> bool:
         try:
@@ -112,8 +123,8 @@ def publish(
     import redis
     from rich.progress import Progress
 
-    from services.cli.sources import SourceError, expand_paths, read_articles
-    from services.client import publish_raw
+    from newswire.cli.sources import SourceError, expand_paths, read_articles
+    from newswire.client import publish_raw
 
     settings = settings_or_exit()
     try:
@@ -169,7 +180,7 @@ def tail(
     ] = None,
 ) -> None:
     """Print published events as JSON lines, as they arrive."""
-    from services.cli.tail import EventFilter, tail_events
+    from newswire.cli.tail import EventFilter, tail_events
 
     settings = settings_or_exit()
     event_filter = EventFilter(language=lang, topic=topic, entity=entity)
@@ -192,8 +203,8 @@ def demo(
 
     Uses its own streams (prefix `<NEWSWIRE_PREFIX>-demo`), emptied first, so it never mixes with real traffic.
     """
-    from services.cli.demo import DemoTimeout, run_demo
-    from services.runtime.logging import configure_logging
+    from newswire.cli.demo import DemoTimeout, run_demo
+    from newswire.runtime.logging import configure_logging
 
     settings = settings_or_exit()
     settings = settings.model_copy(
@@ -226,7 +237,7 @@ def stats(
     from rich.console import Console
     from rich.live import Live
 
-    from services.cli.stats import collect, render
+    from newswire.cli.stats import collect, render
 
     settings = settings_or_exit()
 
@@ -259,7 +270,7 @@ def dlq_list(
     from rich.console import Console
     from rich.table import Table
 
-    from services.cli.dlq import list_entries
+    from newswire.cli.dlq import list_entries
 
     settings = settings_or_exit()
 
@@ -287,7 +298,7 @@ def dlq_show(entry_id: Annotated[str, typer.Argument(help="The dead letter's ent
     """Show one dead letter in full, its original fields included."""
     import redis
 
-    from services.cli.dlq import get_entry
+    from newswire.cli.dlq import get_entry
 
     settings = settings_or_exit()
     entry = with_redis(settings, lambda url: get_entry(redis.Redis.from_url(url), settings.keys, entry_id))
@@ -306,7 +317,7 @@ def dlq_replay(
     """Put dead letters back on the stream they came from (after fixing what refused them)."""
     import redis
 
-    from services.cli.dlq import get_entry, list_entries, replay
+    from newswire.cli.dlq import get_entry, list_entries, replay
 
     settings = settings_or_exit()
     if not entry_ids and not replay_all:
@@ -336,7 +347,7 @@ def dlq_purge(
     """Delete every dead letter."""
     import redis
 
-    from services.cli.dlq import purge
+    from newswire.cli.dlq import purge
 
     settings = settings_or_exit()
     if not yes and not typer.confirm(f"Delete every entry of {settings.keys.dlq}?", default=False):
@@ -351,7 +362,7 @@ def schema_export(
     check: Annotated[bool, typer.Option(help="Write nothing; exit 1 if any file is missing or stale.")] = False,
 ) -> None:
     """Write the JSON Schema of every stream's model and the AsyncAPI document."""
-    from services.cli.schema_export import export, stale_files
+    from newswire.cli.schema_export import export, stale_files
 
     if check:
         stale = stale_files(directory)

@@ -10,8 +10,8 @@ from faststream.redis import RedisBroker, StreamSub
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel
 
-from schemas import CleanedArticle, DeadLetter, EnrichedArticle, PublishedArticle, PublishedEvent, RawArticle
-from services.runtime.settings import StreamKeys
+from newswire.runtime.settings import StreamKeys
+from newswire.schemas import CleanedArticle, DeadLetter, EnrichedArticle, PublishedArticle, PublishedEvent, RawArticle
 
 SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "raw-article.json": RawArticle,
@@ -29,7 +29,7 @@ def _asyncapi(prefix: str = "newswire") -> dict[str, Any]:
     """Describe the streams with FastStream's AsyncAPI generator.
 
     The handlers below are declarations for the document only: they are never subscribed;
-    delivery runs through services.runtime.delivery.StageWorker.
+    delivery runs through newswire.runtime.delivery.StageWorker.
     """
     keys = StreamKeys(prefix)
     broker = RedisBroker(

@@ -9,7 +9,8 @@ import redis
 from rich import box
 from rich.table import Table
 
-from services.runtime.settings import STAGES, StreamKeys
+from newswire.runtime.settings import StreamKeys
+from newswire.stages import STAGE_NAMES
 
 
 def collect(client: redis.Redis, keys: StreamKeys, now: float | None = None) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def collect(client: redis.Redis, keys: StreamKeys, now: float | None = None) -> 
             for group in _groups(client, key):
                 groups.append(_group_row(client, key, group, now))
         result["streams"].append({"stream": label, "key": key, "length": length, "groups": groups})
-    for stage in STAGES:
+    for stage in STAGE_NAMES:
         result["throughput_per_s"][stage] = round(_last_minute_rate(client, keys, stage, now), 2)
     result["dlq_size"] = next(s["length"] for s in result["streams"] if s["stream"] == "dlq")
     return result

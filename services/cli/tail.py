@@ -10,8 +10,8 @@ from typing import Any
 
 import redis
 
-from services.client import decode_event
-from services.runtime.settings import StreamKeys
+from newswire.client import decode_event
+from newswire.runtime.settings import StreamKeys
 
 _BLOCK_MS = 1000
 

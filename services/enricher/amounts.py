@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
-from schemas.articles import Amount
+from newswire.schemas.articles import Amount
 
 # Languages that write a decimal comma and group thousands with a dot or a space.
 _DECIMAL_COMMA_LANGUAGES = frozenset({"fr", "es", "de", "it", "pt", "ru", "nl", "tr", "pl", "id"})
@@ -53,7 +53,7 @@ class _Lexicon:
 
 def _load() -> _Lexicon:
     data = json.loads(
-        (resources.files("services.enricher") / "data" / "amount_words.json").read_text(encoding="utf-8")
+        (resources.files("newswire.enricher") / "data" / "amount_words.json").read_text(encoding="utf-8")
     )
 
     def inverse(table: dict[str, list[str]]) -> dict[str, str]:

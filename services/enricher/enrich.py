@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from schemas import CleanedArticle, EnrichedArticle
-from services.enricher import amounts, language, quotes, topics
-from services.enricher.entities import link_entities, load_linker
+from newswire.enricher import amounts, language, quotes, topics
+from newswire.enricher.entities import link_entities, load_linker
+from newswire.schemas import CleanedArticle, EnrichedArticle
 
 
 def warm_up() -> None:
@@ -16,8 +16,8 @@ def warm_up() -> None:
     amounts.warm_up()
 
 
-# A news article is rarely over 50,000 characters; past this, entities, quotes and amounts are looked for
-# in the beginning only, so one giant entry cannot hold a worker for minutes.
+# A news article is rarely over 100,000 characters; past this (NEWSWIRE_MAX_ANALYSED_CHARS), entities, quotes,
+# amounts and topics are looked for in the beginning only, so one giant entry cannot hold a worker for minutes.
 DEFAULT_MAX_ANALYSED_CHARS = 100_000
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from lingua import ConfidenceValue, Language, LanguageDetector, LanguageDetectorBuilder
 
-from schemas.articles import LanguageGuess
+from newswire.schemas.articles import LanguageGuess
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 
-from schemas.articles import Entity, EntityType, Quote
+from newswire.schemas.articles import Entity, EntityType, Quote
 
 _QUOTE_PAIRS = (("“", "”"), ("«", "»"), ("„", "“"), ("„", "”"), ('"', '"'), ("‹", "›"))
 _QUOTED = re.compile("|".join(f"{re.escape(o)}([^{re.escape(o + c)}\\n]+){re.escape(c)}" for o, c in _QUOTE_PAIRS))
@@ -41,7 +41,7 @@ class _Cues:
 
 
 def _load() -> _Cues:
-    data = json.loads((resources.files("services.enricher") / "data" / "quote_cues.json").read_text("utf-8"))
+    data = json.loads((resources.files("newswire.enricher") / "data" / "quote_cues.json").read_text("utf-8"))
     latin = [verb for language, verbs in data["verbs"].items() if language != "ar" for verb in verbs]
     arabic = data["verbs"]["ar"]
 

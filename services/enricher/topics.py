@@ -20,7 +20,7 @@ from importlib import resources
 
 import ahocorasick
 
-from schemas.articles import CleanedArticle, Entity, EntityType, Topic
+from newswire.schemas.articles import CleanedArticle, Entity, EntityType, Topic
 
 _TITLE_WEIGHT = 3.0
 _LEAD_WEIGHT = 2.0
@@ -127,7 +127,7 @@ class TopicModel:
     """Cue automata per language, the taxonomy and the entity rules, loaded once per process."""
 
     def __init__(self) -> None:
-        data = resources.files("services.enricher") / "data"
+        data = resources.files("newswire.enricher") / "data"
         taxonomy = json.loads((data / "iptc_mediatopics.json").read_text(encoding="utf-8"))
         self.concepts = {
             item["qcode"]: _Concept(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from schemas import CleanedArticle
-from services.enricher import enrich
-from services.runtime.delivery import Entry, Forward, Outcome
-from services.runtime.settings import Settings
+from newswire.enricher import enrich
+from newswire.runtime.delivery import Entry, Forward, Outcome
+from newswire.runtime.settings import Settings
+from newswire.schemas import CleanedArticle
 
 
 class EnricherStage:
     """Reads CleanedArticle JSON, enriches it, forwards EnrichedArticle JSON."""
-
-    stage = "enricher"
 
     def __init__(self, settings: Settings) -> None:
         self.max_chars = settings.max_analysed_chars

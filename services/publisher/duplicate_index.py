@@ -12,7 +12,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.publisher.near_duplicates import Signature
+from newswire.publisher.near_duplicates import Signature
 
 # Most recent members read per band. Every indexed article remembers the first article of its story,
 # so a few recent ones suffice; without a cap, a burst of templated articles (all near-duplicates of

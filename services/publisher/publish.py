@@ -11,8 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas import EnrichedArticle, PublishedArticle
-from schemas.events import EVENT_SPECVERSION, EVENT_TYPE
+from newswire.schemas import EnrichedArticle, PublishedArticle
+from newswire.schemas.events import EVENT_SPECVERSION, EVENT_TYPE
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from schemas import EnrichedArticle
-from services.publisher.duplicate_index import NearDuplicateIndex
-from services.publisher.near_duplicates import Signature, signature
-from services.publisher.publish import draft_event
-from services.runtime.delivery import Entry, Outcome, PublishRevision
-from services.runtime.settings import Settings
+from newswire.publisher.duplicate_index import NearDuplicateIndex
+from newswire.publisher.near_duplicates import Signature, signature
+from newswire.publisher.publish import draft_event
+from newswire.runtime.delivery import Entry, Outcome, PublishRevision
+from newswire.runtime.settings import Settings
+from newswire.schemas import EnrichedArticle
+
+
+@dataclass(slots=True)
+class DraftedRevision(PublishRevision):
+    """A revision to publish, with what the publisher needs to re-draft it once the batch is resolved."""
+
+    article: EnrichedArticle | None = None
+    signature: Signature | None = None
+    traceparent: str | None = None
 
 
 class PublisherStage:
     """Reads EnrichedArticle JSON and publishes it as a CloudEvent, once per revision, marking near-duplicates."""
-
-    stage = "publisher"
 
     def __init__(self, settings: Settings) -> None:
         self.default_source = settings.event_source
@@ -43,7 +51,7 @@ class PublisherStage:
         duplicate_of: str | None = None,
         similarity: float | None = None,
         traceparent: str | None = None,
-    ) -> PublishRevision:
+    ) -> DraftedRevision:
         draft = draft_event(
             article,
             now=datetime.now(UTC),
@@ -53,34 +61,37 @@ class PublisherStage:
             similarity=similarity,
             traceparent=traceparent,
         )
-        return PublishRevision(
+        return DraftedRevision(
             draft.article_id,
             f"{self.revision_prefix}:{draft.identity}",
             draft.content_hash,
             draft.fields,
             received_at=article.received_at.timestamp(),
             near_duplicate=duplicate_of is not None,
-            context=(article, article_signature, traceparent),
+            article=article,
+            signature=article_signature,
+            traceparent=traceparent,
         )
 
     async def resolve(self, redis: Redis, outcomes: list[Outcome]) -> list[Outcome]:
         """Look the batch up in the shared near-duplicate index; re-draft the events that are duplicates."""
         items = [
-            (outcome.article_id, outcome.context[1])
+            (outcome.article_id, outcome.signature)
             for outcome in outcomes
-            if isinstance(outcome, PublishRevision) and outcome.context and outcome.context[1] is not None
+            if isinstance(outcome, DraftedRevision) and outcome.signature is not None
         ]
         matches = await self.index.match_and_add(redis, items, time.time())
         if not matches:
             return outcomes
         resolved: list[Outcome] = []
         for outcome in outcomes:
-            match = matches.get(outcome.article_id) if isinstance(outcome, PublishRevision) else None
-            if match is None or not isinstance(outcome, PublishRevision):
+            match = matches.get(outcome.article_id) if isinstance(outcome, DraftedRevision) else None
+            if match is None or not isinstance(outcome, DraftedRevision) or outcome.article is None:
                 resolved.append(outcome)
                 continue
-            article, article_signature, traceparent = outcome.context
             resolved.append(
-                self._outcome(article, article_signature, match.first_article_id, match.similarity, traceparent)
+                self._outcome(
+                    outcome.article, outcome.signature, match.first_article_id, match.similarity, outcome.traceparent
+                )
             )
         return resolved

@@ -2,8 +2,11 @@
 
 FastStream owns the application's lifecycle (start-up and shutdown hooks, SIGINT/SIGTERM) and the
 Redis connection (its RedisBroker); newswire's own StageWorker owns delivery, because the
-guarantees in DESIGN.md need batched reads, XAUTOCLAIM and an atomic acknowledge-and-forward
-that FastStream's stream subscriber does not give.
+guarantees in the README ("How delivery works") need batched reads with a per-batch atomic
+acknowledge-and-forward script, reclaim with delivery counts and a dead-letter cap, and a drain
+that hands pending entries over on shutdown, which FastStream's per-message stream subscriber
+does not combine. The stages to run are given (`newswire.stages` builds them); nothing here
+imports a stage.
 """
 
 from __future__ import annotations
@@ -20,33 +23,21 @@ from faststream import FastStream
 from faststream.redis import RedisBroker
 from redis.asyncio import Redis
 
-from services.runtime.delivery import StageProcessor, StageWorker
-from services.runtime.http import HealthServer, Heartbeat, ReadinessProbe
-from services.runtime.metrics import StageMetrics
-from services.runtime.passthrough import PassThroughStage
-from services.runtime.settings import STAGES, Settings
+from newswire.runtime.delivery import StageProcessor, StageWorker
+from newswire.runtime.http import HealthServer, Heartbeat, ReadinessProbe
+from newswire.runtime.metrics import StageMetrics
+from newswire.runtime.passthrough import PassThroughStage
+from newswire.runtime.settings import Settings
+from newswire.runtime.stage import Stage
 
 log = structlog.get_logger("newswire.app")
 
 
-def build_stage(stage: str, settings: Settings) -> StageProcessor:
+def build_processor(stage: Stage, settings: Settings) -> StageProcessor:
     """The processor of one stage, or the identity one when benchmarking the delivery alone."""
     if settings.identity_transforms:
-        return PassThroughStage(stage)
-    # Imported here so `run cleaner` does not load the enricher's models.
-    if stage == "cleaner":
-        from services.cleaner.wiring import CleanerStage
-
-        return CleanerStage(settings)
-    if stage == "enricher":
-        from services.enricher.wiring import EnricherStage
-
-        return EnricherStage(settings)
-    if stage == "publisher":
-        from services.publisher.wiring import PublisherStage
-
-        return PublisherStage(settings)
-    raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+        return PassThroughStage()
+    return stage.processor(settings)
 
 
 def consumer_name(settings: Settings) -> str:
@@ -72,7 +63,7 @@ class Pipeline:
     """The stages of this process, their workers and the FastStream app that runs them."""
 
     settings: Settings
-    stages: Sequence[str]
+    stages: Sequence[Stage]
     redis_url: str
     on_ready: Callable[[Redis], None] | None = None
     workers: list[StageWorker] = field(default_factory=list)
@@ -80,14 +71,12 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         if self.settings.otel_enabled:
-            from services.runtime.tracing import configure_tracing
+            from newswire.runtime.tracing import configure_tracing
 
-            configure_tracing("newswire-" + "-".join(self.stages))
-        self.processors = [build_stage(stage, self.settings) for stage in self.stages]
+            configure_tracing("newswire-" + "-".join(stage.name for stage in self.stages))
+        self.processors = [build_processor(stage, self.settings) for stage in self.stages]
         for processor in self.processors:
-            warm_up = getattr(processor, "warm_up", None)
-            if callable(warm_up):
-                warm_up()
+            processor.warm_up()
         self.broker = RedisBroker(self.redis_url, **redis_client_options(self.settings, self.redis_url))  # type: ignore[arg-type]
         self.app = FastStream(self.broker, logger=None)
         self.app.after_startup(self._start_workers)
@@ -97,17 +86,24 @@ class Pipeline:
         # Bound now, before anything starts, so a taken port is one clear error rather than a failed start-up.
         self.heartbeat = Heartbeat()
         keys = self.settings.keys
-        probe = ReadinessProbe(self.redis_url, [(keys.input_of(p.stage), p.stage) for p in self.processors])
-        self.http = HealthServer(self.settings.http_host, self.settings.http_port, self.heartbeat, probe)
+        probe = ReadinessProbe(self.redis_url, [(stage.input_stream(keys), stage.name) for stage in self.stages])
+        # Only a port the operator chose is worth stopping for; the default one falls back to a free port.
+        self.http = HealthServer(
+            self.settings.http_host,
+            self.settings.http_port,
+            self.heartbeat,
+            probe,
+            fall_back="http_port" not in self.settings.model_fields_set,
+        )
 
     async def _start_workers(self) -> None:
         client: Redis = await self.broker.connect()
         self._tasks.append(asyncio.create_task(self.heartbeat.beat(), name="heartbeat"))
         self.http.start()
-        for processor in self.processors:
-            worker = StageWorker(client, self.settings, processor, self.consumer, StageMetrics(processor.stage))
+        for stage, processor in zip(self.stages, self.processors, strict=True):
+            worker = StageWorker(client, self.settings, stage, processor, self.consumer, StageMetrics(stage.name))
             self.workers.append(worker)
-            task = asyncio.create_task(worker.run(), name=f"{processor.stage}-worker")
+            task = asyncio.create_task(worker.run(), name=f"{stage.name}-worker")
             task.add_done_callback(self._worker_done)
             self._tasks.append(task)
         if self.on_ready is not None:

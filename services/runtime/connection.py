@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
 
-from services.runtime.embedded_redis import EmbeddedRedis
-from services.runtime.settings import Settings
+from newswire.runtime.embedded_redis import EmbeddedRedis
+from newswire.runtime.settings import Settings
 
 
 @contextmanager
@@ -22,13 +21,3 @@ def redis_url(settings: Settings) -> Iterator[str]:
     finally:
         server.stop()
 
-
-def redacted(url: str) -> str:
-    """The URL without its password, for logs and terminal output."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))

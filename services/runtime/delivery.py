@@ -1,6 +1,6 @@
 """Redis delivery for one stage: batched reads, atomic acknowledge-and-forward, reclaim, dead letters.
 
-The guarantee (DESIGN.md): each accepted input entry yields exactly one output or exactly one
+The guarantee (README, "How delivery works"): each accepted input entry yields exactly one output or exactly one
 dead letter. Reading is at-least-once (XREADGROUP, then XAUTOCLAIM of entries idle too long);
 forwarding is idempotent because `forward.lua` adds an output only when its XACK removed the
 entry from the pending list. Everything here is tested against a real Redis.
@@ -23,11 +23,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from services.errors import ArticleRefused
-from services.runtime.logging import flush_logs
-from services.runtime.metrics import StageMetrics
-from services.runtime.settings import Settings
-from services.runtime.tracing import StageTracer
+from newswire.errors import ArticleRefused
+from newswire.runtime.logging import flush_logs
+from newswire.runtime.metrics import StageMetrics
+from newswire.runtime.settings import Settings
+from newswire.runtime.stage import Stage
+from newswire.runtime.tracing import StageTracer
 
 log = structlog.get_logger("newswire.delivery")
 
@@ -64,7 +65,6 @@ class PublishRevision:
     fields: FieldPairs
     received_at: float | None = None
     near_duplicate: bool = False
-    context: Any = None
 
 
 @dataclass(slots=True)
@@ -82,7 +82,9 @@ Outcome = Forward | PublishRevision | Refuse
 class StageProcessor(Protocol):
     """The per-entry work of a stage: decode, call the pure transform, encode."""
 
-    stage: str
+    def warm_up(self) -> None:
+        """Load models and lexicons before the first entry, so the first article is not slow."""
+        ...
 
     def process(self, entry: Entry) -> Outcome:
         """Return what to do with the entry; raise ArticleRefused for bad input."""
@@ -139,7 +141,7 @@ class ForwardScript:
     """The acknowledge-and-forward Lua script, loaded once and called by SHA."""
 
     def __init__(self, redis: Redis) -> None:
-        source = resources.files("services.runtime").joinpath("forward.lua").read_text()
+        source = resources.files("newswire.runtime").joinpath("forward.lua").read_text()
         self._script = redis.register_script(source)
 
     async def __call__(
@@ -176,6 +178,7 @@ class StageWorker:
         self,
         redis: Redis,
         settings: Settings,
+        stage: Stage,
         processor: StageProcessor,
         consumer: str,
         metrics: StageMetrics,
@@ -183,15 +186,15 @@ class StageWorker:
         self.redis = redis
         self.settings = settings
         self.processor = processor
-        self.stage = processor.stage
-        self.group = processor.stage
+        self.stage = stage.name
+        self.group = stage.name
         self.consumer = consumer
         self.metrics = metrics
         self.keys = keys = settings.keys
-        self.input_stream = keys.input_of(self.stage)
-        self.output_stream = keys.output_of(self.stage)
+        self.input_stream = stage.input_stream(keys)
+        self.output_stream = stage.output_stream(keys)
         self.dlq_stream = keys.dlq
-        self.output_maxlen = settings.published_maxlen if self.stage == "publisher" else 0
+        self.output_maxlen = stage.retention(settings)
         self.forward_script = ForwardScript(redis)
         self.watch = ConnectionWatch(self.stage)
         self.tracer = StageTracer(self.stage, settings.otel_enabled)

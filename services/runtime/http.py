@@ -16,8 +16,8 @@ import redis
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.runtime.logging import flush_logs
-from services.runtime.metrics import REGISTRY
+from newswire.runtime.logging import flush_logs
+from newswire.runtime.metrics import REGISTRY
 
 log = structlog.get_logger("newswire.http")
 
@@ -98,14 +98,23 @@ class PortInUse(Exception):
 class HealthServer:
     """The worker's HTTP server, in a daemon thread."""
 
-    def __init__(self, host: str, port: int, heartbeat: Heartbeat, probe: ReadinessProbe) -> None:
+    def __init__(
+        self, host: str, port: int, heartbeat: Heartbeat, probe: ReadinessProbe, *, fall_back: bool = False
+    ) -> None:
+        """Bind now; with `fall_back` (the port is the default, not chosen) a taken port means a free one."""
+        handler = _handler(heartbeat, probe.check)
+        self.fell_back_from: int | None = None
         try:
-            self.server = ThreadingHTTPServer((host, port), _handler(heartbeat, probe.check))
+            self.server = ThreadingHTTPServer((host, port), handler)
         except OSError as exc:
-            raise PortInUse(
-                f"cannot serve metrics and health on {host}:{port} ({exc.strerror}); another worker on this "
-                "host may hold it: give each its own NEWSWIRE_HTTP_PORT, or 0 for a free one"
-            ) from None
+            if fall_back and port != 0:
+                self.server = ThreadingHTTPServer((host, 0), handler)
+                self.fell_back_from = port
+            else:
+                raise PortInUse(
+                    f"cannot serve metrics and health on {host}:{port} ({exc.strerror}); another worker on this "
+                    "host may hold it: give each its own NEWSWIRE_HTTP_PORT, or 0 for a free one"
+                ) from None
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="newswire-http", daemon=True)
 
@@ -115,7 +124,12 @@ class HealthServer:
 
     def start(self) -> None:
         self.thread.start()
-        log.info("http_listening", port=self.port, endpoints=["/metrics", "/healthz", "/readyz"])
+        log.info(
+            "http_listening",
+            port=self.port,
+            endpoints=["/metrics", "/healthz", "/readyz"],
+            **({"default_port_taken": self.fell_back_from} if self.fell_back_from is not None else {}),
+        )
 
     def stop(self) -> None:
         if self.thread.is_alive():

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import structlog
 
-from services.runtime.settings import Settings
+from newswire.runtime.settings import Settings
 
 _buffer: io.BufferedWriter | None = None
 

@@ -5,14 +5,14 @@ It measures what the delivery mechanism itself costs, with no transform work.
 
 from __future__ import annotations
 
-from services.runtime.delivery import Entry, Forward, Outcome
+from newswire.runtime.delivery import Entry, Forward, Outcome
 
 
 class PassThroughStage:
     """Forwards every entry's fields as they are."""
 
-    def __init__(self, stage: str) -> None:
-        self.stage = stage
+    def warm_up(self) -> None:
+        """Nothing to load."""
 
     def process(self, entry: Entry) -> Outcome:
         return Forward(None, list(entry.fields.items()))

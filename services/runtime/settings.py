@@ -9,8 +9,6 @@ import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-STAGES = ("cleaner", "enricher", "publisher")
-
 
 class SettingsError(Exception):
     """A setting is invalid; the message is one sentence naming the variable."""
@@ -105,7 +103,7 @@ class StreamKeys:
     """Stream names. One hash tag for all so a stage's read and write can be one atomic script."""
 
     def __init__(self, prefix: str) -> None:
-        tag = "{" + prefix + "}"
+        self._tag = tag = "{" + prefix + "}"
         self.raw = f"{tag}:raw"
         self.cleaned = f"{tag}:cleaned"
         self.enriched = f"{tag}:enriched"
@@ -119,11 +117,9 @@ class StreamKeys:
         """Counter of entries a stage finished during the minute containing `now` (epoch seconds)."""
         return f"{self._rate}:{stage}:{int(now // 60)}"
 
-    def input_of(self, stage: str) -> str:
-        return {"cleaner": self.raw, "enricher": self.cleaned, "publisher": self.enriched}[stage]
-
-    def output_of(self, stage: str) -> str:
-        return {"cleaner": self.cleaned, "enricher": self.enriched, "publisher": self.published}[stage]
+    def stream(self, name: str) -> str:
+        """The key of the stream called `name` (`raw`, `cleaned`, ...) under this prefix."""
+        return f"{self._tag}:{name}"
 
 
 def load_settings() -> Settings:

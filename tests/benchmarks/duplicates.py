@@ -18,7 +18,7 @@ import re
 import time
 from pathlib import Path
 
-from services.publisher.near_duplicates import signature
+from newswire.publisher.near_duplicates import signature
 
 AEB = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "aeb" / "ground-truth.json"
 

@@ -26,7 +26,7 @@ ANNOTATED = ROOT / "tests" / "fixtures" / "entities" / "annotated.json"
 
 
 def _fold(text: str) -> str:
-    from services.enricher.entities.normalize import alias_key
+    from newswire.enricher.entities.normalize import alias_key
 
     return alias_key(unicodedata.normalize("NFKC", text).casefold())
 
@@ -84,7 +84,7 @@ def main() -> None:
     process = psutil.Process()
     rss_before = process.memory_info().rss
     started = time.perf_counter()
-    from services.enricher.entities import link_entities, load_linker
+    from newswire.enricher.entities import link_entities, load_linker
 
     load_linker()
     load_seconds = time.perf_counter() - started

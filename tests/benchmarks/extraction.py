@@ -27,9 +27,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import trafilatura  # noqa: E402
 
-from schemas import RawArticle  # noqa: E402
-from services.cleaner.clean import clean_article  # noqa: E402
-from services.errors import ArticleRefused  # noqa: E402
+from newswire.cleaner.clean import clean_article  # noqa: E402
+from newswire.errors import ArticleRefused  # noqa: E402
+from newswire.schemas import RawArticle  # noqa: E402
 
 BENCHMARK_DIR = REPO_ROOT / ".." / "shared" / "benchmarks" / "aeb"
 _TOKEN = re.compile(r"\w+")

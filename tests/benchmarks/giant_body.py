@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from schemas import RawArticle
-from services.cleaner.clean import clean_article
-from services.enricher import enrich
+from newswire.cleaner.clean import clean_article
+from newswire.enricher import enrich
+from newswire.schemas import RawArticle
 from tests.support import SAMPLE_TEXT
 
 

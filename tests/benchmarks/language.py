@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from lingua import Language  # noqa: E402
 
-from services.enricher.language import DEFAULT_PROFILE, DetectorProfile, LanguageIdentifier  # noqa: E402
+from newswire.enricher.language import DEFAULT_PROFILE, DetectorProfile, LanguageIdentifier  # noqa: E402
 
 _ARABIC_SCRIPT = frozenset({Language.ARABIC, Language.PERSIAN, Language.URDU})
 PROFILES = {

@@ -29,7 +29,7 @@ def main() -> None:
     client = redis.Redis.from_url(url)
     prefix = unique_prefix()
     tag = "{" + prefix + "}"
-    command = [sys.executable, "-m", "services.cli", "run", "cleaner"]
+    command = [sys.executable, "-m", "newswire.cli", "run", "cleaner"]
     workers = [start(command, env_for(url, prefix)) for _ in range(2)]
     try:
         while not client.exists(f"{tag}:raw"):

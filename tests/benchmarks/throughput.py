@@ -140,8 +140,8 @@ def run_workers(
 
 def newswire_commands(per_stage: int, combined: bool = False) -> list[list[str]]:
     if combined:
-        return [[PY, "-m", "services.cli", "run", "all"]]
-    return [[PY, "-m", "services.cli", "run", stage] for stage in STAGES for _ in range(per_stage)]
+        return [[PY, "-m", "newswire.cli", "run", "all"]]
+    return [[PY, "-m", "newswire.cli", "run", stage] for stage in STAGES for _ in range(per_stage)]
 
 
 def passthrough(url: str, client: redis.Redis, messages: int) -> list[str]:
@@ -201,11 +201,11 @@ def in_process_loop(documents: list[dict[str, Any]]) -> tuple[float, dict[str, f
     code = (
         "import json,sys,time\n"
         "from datetime import UTC, datetime\n"
-        "from schemas import RawArticle\n"
-        "from services.cleaner.clean import clean_article\n"
-        "from services.enricher import enrich\n"
-        "from services.publisher.publish import draft_event\n"
-        "from services.publisher.near_duplicates import signature\n"
+        "from newswire.schemas import RawArticle\n"
+        "from newswire.cleaner.clean import clean_article\n"
+        "from newswire.enricher import enrich\n"
+        "from newswire.publisher.publish import draft_event\n"
+        "from newswire.publisher.near_duplicates import signature\n"
         "docs=[json.loads(l) for l in sys.stdin]\n"
         "enrich.warm_up()\n"
         "spent={'cleaner':0.0,'enricher':0.0,'publisher':0.0}\n"

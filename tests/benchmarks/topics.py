@@ -21,8 +21,8 @@ SHARED = ROOT.parent / "shared"
 FIXTURES = ROOT / "tests" / "fixtures" / "topics"
 sys.path.insert(0, str(ROOT))
 
-from schemas.articles import CleanedArticle  # noqa: E402
-from services.enricher import amounts, language, quotes, topics  # noqa: E402
+from newswire.enricher import amounts, language, quotes, topics  # noqa: E402
+from newswire.schemas.articles import CleanedArticle  # noqa: E402
 
 RECEIVED = datetime(2024, 9, 19, tzinfo=UTC)
 

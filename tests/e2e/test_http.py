@@ -81,7 +81,7 @@ def test_a_taken_port_is_one_clear_error(redis_url: str, prefix: str) -> None:
         holder.listen()
         port = holder.getsockname()[1]
         env = worker_env(redis_url, prefix, NEWSWIRE_HTTP_PORT=str(port), NEWSWIRE_HTTP_HOST="127.0.0.1")
-        result = subprocess.run([sys.executable, "-m", "services.cli", "run", "cleaner"], env=env,
+        result = subprocess.run([sys.executable, "-m", "newswire.cli", "run", "cleaner"], env=env,
                                 capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 2
     assert f"cannot serve metrics and health on 127.0.0.1:{port}" in result.stderr

@@ -19,7 +19,7 @@ from tests.support import REPO, load_gold, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-NEWSWIRE = [sys.executable, "-m", "services.cli"]
+NEWSWIRE = [sys.executable, "-m", "newswire.cli"]
 
 
 class Workers:

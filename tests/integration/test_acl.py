@@ -22,8 +22,9 @@ import pytest
 import redis
 from redis.exceptions import NoPermissionError
 
-from services.runtime.app import Pipeline
-from services.runtime.settings import STAGES, StreamKeys
+from newswire.runtime.app import Pipeline
+from newswire.runtime.settings import StreamKeys
+from newswire.stages import STAGE_NAMES, stage_named
 from tests.conftest import make_settings
 from tests.support import REPO
 
@@ -172,9 +173,9 @@ async def test_the_pipeline_runs_with_one_least_privilege_user_per_stage(
     usernames = set(acl_users.usernames.values())
     pipelines = []
     try:
-        for stage in STAGES:
+        for stage in STAGE_NAMES:
             url = acl_users.urls[stage]
-            pipeline = Pipeline(make_settings(url, prefix), [stage], url)
+            pipeline = Pipeline(make_settings(url, prefix), [stage_named(stage)], url)
             pipelines.append(pipeline)
             await pipeline.start()
         for pipeline in pipelines:
@@ -194,8 +195,8 @@ async def test_the_pipeline_runs_with_one_least_privilege_user_per_stage(
     dead_letters: Any = sync_redis.xrange(keys.dlq)
     [(_id, dead_letter)] = dead_letters
     assert dead_letter[b"error_type"] == b"invalid_json"
-    for stage in STAGES:
-        summary: Any = sync_redis.xpending(keys.input_of(stage), stage)
+    for stage in STAGE_NAMES:
+        summary: Any = sync_redis.xpending(stage_named(stage).input_stream(keys), stage)
         assert summary["pending"] == 0
     assert refusals(sync_redis, usernames) == []
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from services.cli.dlq import DEAD_LETTER_FIELDS
+from newswire.cli.dlq import DEAD_LETTER_FIELDS
 from tests.support import REPO, worker_env
 
-NEWSWIRE = [sys.executable, "-m", "services.cli"]
+NEWSWIRE = [sys.executable, "-m", "newswire.cli"]
 
 
 def newswire(redis_url: str, prefix: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -10,21 +10,23 @@ import pytest
 import redis
 import redis.asyncio
 
-from services.errors import ArticleRefused
-from services.runtime.delivery import Entry, Forward, Outcome, StageWorker, ensure_group, trim_processed
-from services.runtime.metrics import StageMetrics
-from services.runtime.settings import Settings
+from newswire.errors import ArticleRefused
+from newswire.runtime.delivery import Entry, Forward, Outcome, StageWorker, ensure_group, trim_processed
+from newswire.runtime.metrics import StageMetrics
+from newswire.runtime.settings import Settings
+from newswire.runtime.stage import Stage
 from tests.conftest import make_settings
 
 
 class EchoStage:
     """Forwards each entry's `n` field; refuses `bad`; raises on `boom` (a bug)."""
 
-    stage = "cleaner"
-
     def __init__(self, on_process: Callable[[Entry], None] | None = None) -> None:
         self.seen: list[bytes] = []
         self.on_process = on_process
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
 
     def process(self, entry: Entry) -> Outcome:
         self.seen.append(entry.id)
@@ -38,6 +40,10 @@ class EchoStage:
         return Forward(value.decode(), [("n", value)])
 
 
+# The runtime runs whatever stage it is given: here one declared by the test, in the cleaner's place.
+ECHO = Stage("cleaner", input="raw", output="cleaned", processor=lambda _settings: EchoStage())
+
+
 @contextlib.asynccontextmanager
 async def running(worker: StageWorker) -> AsyncIterator[asyncio.Task[None]]:
     task = asyncio.create_task(worker.run())
@@ -49,7 +55,7 @@ async def running(worker: StageWorker) -> AsyncIterator[asyncio.Task[None]]:
 
 
 def worker_for(client: redis.asyncio.Redis, settings: Settings, stage: EchoStage, name: str) -> StageWorker:
-    return StageWorker(client, settings, stage, name, StageMetrics(stage.stage))
+    return StageWorker(client, settings, ECHO, stage, name, StageMetrics(ECHO.name))
 
 
 async def wait_until(predicate: Callable[[], bool], timeout_s: float = 20) -> None:

@@ -7,7 +7,8 @@ import json
 
 import redis
 
-from services.runtime.app import Pipeline
+from newswire.runtime.app import Pipeline
+from newswire.stages import stage_named
 from tests.conftest import make_settings
 from tests.support import load_gold
 
@@ -31,8 +32,8 @@ async def test_a_syndicated_copy_points_at_the_first_article(
         "increase this year, as inflation stayed well above target. Economists had expected a smaller move.",
     }
     # Two publisher workers share the index: the copy is handled by the second one.
-    publishers = [Pipeline(settings, ["publisher"], redis_url) for _ in range(2)]
-    upstream = Pipeline(settings, ["cleaner", "enricher"], redis_url)
+    publishers = [Pipeline(settings, [stage_named("publisher")], redis_url) for _ in range(2)]
+    upstream = Pipeline(settings, [stage_named("cleaner"), stage_named("enricher")], redis_url)
     for pipeline in (upstream, *publishers):
         await pipeline.start()
     try:

@@ -9,10 +9,11 @@ from typing import Any
 import jsonschema
 import redis
 
-from services.cli.schema_export import schema_documents
-from services.runtime.app import Pipeline
-from services.runtime.delivery import ensure_group
-from services.runtime.settings import STAGES, Settings
+from newswire.cli.schema_export import schema_documents
+from newswire.runtime.app import Pipeline
+from newswire.runtime.delivery import ensure_group
+from newswire.runtime.settings import Settings
+from newswire.stages import PIPELINE, STAGE_NAMES, stage_named
 from tests.conftest import make_settings
 from tests.support import SAMPLE_TEXT, load_gold
 
@@ -27,7 +28,7 @@ async def wait_for_length(client: redis.Redis, stream: str, length: int, timeout
 
 
 async def run_pipeline(settings: Settings, redis_url: str) -> Pipeline:
-    pipeline = Pipeline(settings, list(STAGES), redis_url)
+    pipeline = Pipeline(settings, list(PIPELINE), redis_url)
     await pipeline.start()
     return pipeline
 
@@ -102,8 +103,8 @@ async def test_a_restarted_pipeline_picks_up_where_it_left_off(
 
     titles = sorted(event["data"]["title"] for event in published_events(sync_redis, settings))
     assert titles == sorted(d["title"] for d in first + second)
-    for stage in STAGES:
-        summary = sync_redis.xpending(settings.keys.input_of(stage), stage)
+    for stage in STAGE_NAMES:
+        summary = sync_redis.xpending(stage_named(stage).input_stream(settings.keys), stage)
         assert summary["pending"] == 0
 
 

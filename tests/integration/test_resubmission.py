@@ -7,8 +7,8 @@ import json
 
 import redis
 
-from services.runtime.app import Pipeline
-from services.runtime.settings import STAGES
+from newswire.runtime.app import Pipeline
+from newswire.stages import PIPELINE
 from tests.conftest import make_settings
 
 
@@ -39,7 +39,7 @@ async def test_unchanged_resubmissions_are_published_once_and_changes_as_revisio
     changed = {**original, "text": "Negotiators met again on Monday in Geneva and agreed a ceasefire."}
     no_url = {"title": "Brief", "text": "A short item with no address."}
 
-    pipeline = Pipeline(settings, list(STAGES), redis_url)
+    pipeline = Pipeline(settings, list(PIPELINE), redis_url)
     await pipeline.start()
     try:
         for document in (original, original, no_url, changed, changed, no_url):

@@ -1,4 +1,4 @@
-"""The shared sample's gold file, checked on what comes out of the running pipeline (raw -> published on Redis)."""
+"""The sample's gold file, checked on what comes out of the running pipeline (raw -> published on Redis)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 import pytest_asyncio
 import redis
 
-from schemas import PublishedArticle
-from services.enricher.entities.normalize import alias_key
-from services.runtime.app import Pipeline
-from services.runtime.settings import STAGES
+from newswire.enricher.entities.normalize import alias_key
+from newswire.runtime.app import Pipeline
+from newswire.schemas import PublishedArticle
+from newswire.stages import PIPELINE
 from tests.conftest import make_settings
 from tests.support import SAMPLE_TEXT, delete_prefix, load_gold, unique_prefix
 
@@ -29,7 +29,7 @@ async def published(redis_url: str) -> AsyncIterator[PublishedArticle]:
     settings = make_settings(redis_url, prefix)
     client = redis.Redis.from_url(redis_url)
     client.xadd(settings.keys.raw, {"data": json.dumps({"text": SAMPLE_TEXT.read_text(encoding="utf-8")})})
-    pipeline = Pipeline(settings, list(STAGES), redis_url)
+    pipeline = Pipeline(settings, list(PIPELINE), redis_url)
     await pipeline.start()
     try:
         deadline = asyncio.get_running_loop().time() + 60

@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from services.runtime.app import Pipeline
-from services.runtime.settings import STAGES
+from newswire.runtime.app import Pipeline
+from newswire.stages import PIPELINE, STAGE_NAMES
 from tests.conftest import make_settings
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -34,7 +34,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
 async def publish_one(redis_url: str, prefix: str, client: redis.Redis, otel: bool) -> dict[bytes, bytes]:
     settings = make_settings(redis_url, prefix, otel_enabled=otel)
     client.xadd(settings.keys.raw, {"data": json.dumps(ARTICLE), "traceparent": TRACEPARENT})
-    pipeline = Pipeline(settings, list(STAGES), redis_url)
+    pipeline = Pipeline(settings, list(PIPELINE), redis_url)
     await pipeline.start()
     try:
         deadline = asyncio.get_running_loop().time() + 30
@@ -60,7 +60,7 @@ async def test_with_tracing_each_stage_adds_a_span_to_the_scrapers_trace(
     spans.clear()
     event = await publish_one(redis_url, prefix, sync_redis, otel=True)
     finished = {span.name: span for span in spans.get_finished_spans()}
-    cleaner, enricher, publisher = (finished[f"newswire.{stage}"] for stage in STAGES)
+    cleaner, enricher, publisher = (finished[f"newswire.{stage}"] for stage in STAGE_NAMES)
     for span in (cleaner, enricher, publisher):
         assert format(span.context.trace_id, "032x") == TRACE_ID
     assert format(cleaner.parent.span_id, "016x") == "00f067aa0ba902b7"  # the scraper's span

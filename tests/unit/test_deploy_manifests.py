@@ -19,10 +19,11 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from services.cli.main import StageChoice
-from services.runtime.http import HealthServer, Heartbeat, ReadinessProbe
-from services.runtime.metrics import REGISTRY
-from services.runtime.settings import STAGES, Settings, StreamKeys
+from newswire.cli.main import RUN_CHOICES
+from newswire.runtime.http import HealthServer, Heartbeat, ReadinessProbe
+from newswire.runtime.metrics import REGISTRY
+from newswire.runtime.settings import Settings, StreamKeys
+from newswire.stages import STAGE_NAMES, stage_named
 from tests.support import REPO
 
 K8S = REPO / "deploy" / "k8s"
@@ -120,8 +121,8 @@ def test_every_object_names_its_kind_and_the_namespace_exists() -> None:
 
 def test_there_is_a_deployment_per_stage_running_a_real_cli_stage() -> None:
     stages = deployments()
-    assert sorted(stages) == sorted(STAGES)
-    choices = {choice.value for choice in StageChoice}
+    assert sorted(stages) == sorted(STAGE_NAMES)
+    choices = set(RUN_CHOICES)
     dockerfile = DOCKERFILE.read_text(encoding="utf-8")
     assert 'ENTRYPOINT ["newswire"]' in dockerfile
     for stage, deployment in stages.items():
@@ -312,7 +313,7 @@ def test_each_stage_scales_on_its_own_input_stream_and_group() -> None:
         [trigger] = spec["triggers"]
         assert trigger["type"] == "redis-streams"
         metadata = trigger["metadata"]
-        assert metadata["stream"] == keys.input_of(stage)
+        assert metadata["stream"] == stage_named(stage).input_stream(keys)
         assert metadata["consumerGroup"] == stage
         assert int(metadata["lagCount"]) > 0
         assert int(metadata["activationLagCount"]) >= 0
@@ -447,4 +448,4 @@ def test_every_alert_tells_the_on_call_engineer_what_to_do() -> None:
 
 def test_an_alert_fires_when_a_stage_has_no_worker_at_all() -> None:
     [rule] = [rule for rule in alert_rules() if rule["alert"] == "NewswireStageHasNoWorkers"]
-    assert {stage for stage in STAGES if f'stage="{stage}"' in rule["expr"]} == set(STAGES)
+    assert {stage for stage in STAGE_NAMES if f'stage="{stage}"' in rule["expr"]} == set(STAGE_NAMES)

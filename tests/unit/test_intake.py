@@ -7,8 +7,8 @@ import json
 import pytest
 from faststream.redis.parser.binary import BinaryMessageFormatV1
 
-from services.cleaner.intake import MAX_JSON_DEPTH, read_raw_entry
-from services.errors import ArticleRefused
+from newswire.cleaner.intake import MAX_JSON_DEPTH, read_raw_entry
+from newswire.errors import ArticleRefused
 
 LIMIT = 1024 * 1024
 

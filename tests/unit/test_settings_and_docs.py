@@ -9,9 +9,9 @@ import sys
 import pytest
 import yaml
 
-from services.cli.main import StageChoice
-from services.cli.schema_export import stale_files
-from services.runtime.settings import Settings, SettingsError, load_settings
+from newswire.cli.main import RUN_CHOICES
+from newswire.cli.schema_export import stale_files
+from newswire.runtime.settings import Settings, SettingsError, load_settings
 from tests.support import REPO
 
 
@@ -45,7 +45,7 @@ def test_a_bad_setting_is_one_sentence(monkeypatch: pytest.MonkeyPatch, name: st
 
 def test_the_command_reports_a_bad_setting_without_a_traceback() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "run", "cleaner"],
+        [sys.executable, "-m", "newswire.cli", "run", "cleaner"],
         env={"NEWSWIRE_BATCH_SIZE": "lots", "PATH": ""},
         capture_output=True,
         text=True,
@@ -79,7 +79,7 @@ def test_compose_file_uses_real_commands_and_settings() -> None:
     assert "healthcheck" in services["redis"]
     assert "--appendonly" in services["redis"]["command"]
     known_settings = {f"NEWSWIRE_{name.upper()}" for name in Settings.model_fields}
-    stages = {choice.value for choice in StageChoice}
+    stages = set(RUN_CHOICES)
     for stage in ("cleaner", "enricher", "publisher"):
         service = services[stage]
         assert service["command"][0] == "run"

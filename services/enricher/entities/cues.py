@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import NamedTuple
 
-from schemas.articles import EntityType
-from services.enricher.entities.kb import Lexicon
-from services.enricher.entities.normalize import alias_key, is_arabic
+from newswire.enricher.entities.kb import Lexicon
+from newswire.enricher.entities.normalize import alias_key, is_arabic
+from newswire.schemas.articles import EntityType
 
 TOKEN_RE = re.compile(r"\w+(?:[-']\w+)*")
 # Between two words of one name there is only a space; punctuation or a line break ends the name.

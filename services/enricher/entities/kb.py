@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from schemas.articles import EntityType
+from newswire.schemas.articles import EntityType
 
 DATA_DIR = Path(__file__).parent / "data"
 

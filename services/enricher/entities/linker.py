@@ -7,11 +7,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 
-from schemas.articles import Entity, EntityType, Mention
-from services.enricher.entities.cues import CueFinder, Token, tokenize
-from services.enricher.entities.kb import KnownEntity, Lexicon, load_entities, load_lexicon
-from services.enricher.entities.matcher import ARTICLE, BARE_PREFIXES, AliasMatcher, AliasRef, Span
-from services.enricher.entities.normalize import alias_key, is_arabic, normalize_text
+from newswire.enricher.entities.cues import CueFinder, Token, tokenize
+from newswire.enricher.entities.kb import KnownEntity, Lexicon, load_entities, load_lexicon
+from newswire.enricher.entities.matcher import ARTICLE, BARE_PREFIXES, AliasMatcher, AliasRef, Span
+from newswire.enricher.entities.normalize import alias_key, is_arabic, normalize_text
+from newswire.schemas.articles import Entity, EntityType, Mention
 
 # A place whose name is also a first name (فلاديمير, Victoria) is read as a person's name when another name-like
 # word follows it, unless the place is famous enough to be meant on its own.

@@ -8,8 +8,8 @@ from typing import Any
 
 import ahocorasick
 
-from services.enricher.entities.kb import KnownEntity, Lexicon
-from services.enricher.entities.normalize import alias_key, is_arabic
+from newswire.enricher.entities.kb import KnownEntity, Lexicon
+from newswire.enricher.entities.normalize import alias_key, is_arabic
 
 ARTICLE = "ال"
 # Arabic proclitics written before a name: a conjunction (و, ف), then a preposition (ب, ل, ك). Before the

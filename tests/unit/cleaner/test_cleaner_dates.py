@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.cleaner.dates import date_from_url, date_line, parse_date_string, solar_hijri_to_gregorian
+from newswire.cleaner.dates import date_from_url, date_line, parse_date_string, solar_hijri_to_gregorian
 
 
 @pytest.mark.parametrize(

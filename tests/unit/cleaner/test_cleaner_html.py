@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from schemas import DateSource, RawArticle
-from services.cleaner.clean import clean_article
+from newswire.cleaner.clean import clean_article
+from newswire.schemas import DateSource, RawArticle
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cleaner" / "html"
 RECEIVED_AT = datetime(2024, 12, 2, tzinfo=UTC)

@@ -7,8 +7,8 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.cleaner.normalize import comparison_key, normalize_text
-from services.cleaner.urls import canonical_url, registered_domain
+from newswire.cleaner.normalize import comparison_key, normalize_text
+from newswire.cleaner.urls import canonical_url, registered_domain
 
 
 def test_invisible_and_bidi_controls_removed() -> None:

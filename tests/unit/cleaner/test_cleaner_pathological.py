@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from schemas import RawArticle
-from services.cleaner.clean import clean_article
-from services.errors import ArticleRefused
+from newswire.cleaner.clean import clean_article
+from newswire.errors import ArticleRefused
+from newswire.schemas import RawArticle
 
 RECEIVED_AT = datetime(2024, 1, 1, tzinfo=UTC)
 ARTICLE = "<p>An ordinary sentence of article text that goes on for a little while here.</p>" * 8

@@ -1,19 +1,17 @@
-"""The shared Arabic sample: the gold file's `cleaned` section holds in full."""
+"""The Arabic sample: the gold file's `cleaned` section holds in full."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from schemas import CleanedArticle, DateSource, RawArticle
-from services.cleaner.clean import clean_article
+from newswire.cleaner.clean import clean_article
+from newswire.schemas import CleanedArticle, DateSource, RawArticle
+from tests.support import SAMPLE_GOLD as GOLD
+from tests.support import SAMPLE_TEXT as SAMPLE
 
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared"
-SAMPLE = SHARED / "samples" / "alaraby-russia-china.ar.txt"
-GOLD = SHARED / "samples" / "alaraby-russia-china.ar.gold.json"
 RECEIVED_AT = datetime(2024, 9, 20, 8, 0, tzinfo=UTC)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from schemas import CleanedArticle, RawArticle
-from services.cleaner.clean import clean_article
+from newswire.cleaner.clean import clean_article
+from newswire.schemas import CleanedArticle, RawArticle
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cleaner" / "text"
 CASES = sorted(FIXTURES.glob("*.json"))

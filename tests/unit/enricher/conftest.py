@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from schemas.articles import CleanedArticle, Entity, EntityType, Mention
-
-GOLD_PATH = Path(__file__).resolve().parents[3].parent / "shared" / "samples" / "alaraby-russia-china.ar.gold.json"
+from newswire.schemas.articles import CleanedArticle, Entity, EntityType, Mention
+from tests.support import SAMPLE_GOLD as GOLD_PATH
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.enricher.amounts import extract_amounts, parse_number
+from newswire.enricher.amounts import extract_amounts, parse_number
 
 
 def test_gold_sample_amounts(gold: dict[str, Any], gold_body: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from schemas import CleanedArticle
-from services.enricher import enrich
+from newswire.enricher import enrich
+from newswire.schemas import CleanedArticle
 from tests.support import load_gold
 
 GOLD = load_gold()

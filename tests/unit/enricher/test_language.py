@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.enricher.language import detect_languages
+from newswire.enricher.language import detect_languages
 
 
 def test_gold_sample_body_and_title_are_arabic(gold: dict[str, Any], gold_body: str) -> None:

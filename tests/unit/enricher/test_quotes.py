@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from schemas.articles import Entity, EntityType
-from services.enricher.quotes import extract_quotes
+from newswire.enricher.quotes import extract_quotes
+from newswire.schemas.articles import Entity, EntityType
 from tests.unit.enricher.conftest import entity_with_mentions
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from schemas.articles import Entity, EntityType
-from services.enricher.topics import classify_topics, normalise
+from newswire.enricher.topics import classify_topics, normalise
+from newswire.schemas.articles import Entity, EntityType
 from tests.unit.enricher.conftest import make_article
 
 POLITICS, ECONOMY, SPORT, CONFLICT = "medtop:11000000", "medtop:04000000", "medtop:15000000", "medtop:16000000"

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from schemas.articles import Entity, EntityType
-from services.enricher.entities import link_entities, load_linker
-from services.enricher.entities.normalize import alias_key, normalize_text
-
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "samples"
-GOLD_PATH = SAMPLES / "alaraby-russia-china.ar.gold.json"
+from newswire.enricher.entities import link_entities, load_linker
+from newswire.enricher.entities.normalize import alias_key, normalize_text
+from newswire.schemas.articles import Entity, EntityType
+from tests.support import SAMPLE_GOLD as GOLD_PATH
 
 
 @pytest.fixture(scope="module")

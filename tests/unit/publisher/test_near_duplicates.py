@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.publisher.near_duplicates import BANDS, Signature, normalise, signature
+from newswire.publisher.near_duplicates import BANDS, Signature, normalise, signature
 from tests.support import load_gold
 
 BODY = "\n\n".join(load_gold()["cleaned"]["body_paragraphs_in_order"])
