@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 
@@ -17,6 +19,41 @@ REPO = Path(__file__).resolve().parents[1]
 # The sample is the demo's article (one file in the package); its gold file lives with the test fixtures.
 SAMPLE_TEXT = REPO / "services" / "demo" / "sample.ar.txt"
 SAMPLE_GOLD = REPO / "tests" / "fixtures" / "samples" / "alaraby-russia-china.ar.gold.json"
+
+
+T = TypeVar("T")
+POLL_S = 0.05
+
+
+class NotReached(AssertionError):
+    """A condition awaited by `eventually` did not hold in time."""
+
+
+def eventually(condition: Callable[[], T], timeout: float = 30.0, what: str | None = None) -> T:
+    """Poll `condition` until it returns something truthy, and return that; fail after `timeout` seconds.
+
+    Use it instead of a fixed sleep before an assertion: it waits exactly as long as needed. A
+    condition that raises AssertionError is treated as "not yet" (so it may assert with a message).
+    """
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while True:
+        try:
+            result = condition()
+            if result:
+                return result
+        except AssertionError as exc:
+            last = exc
+        if time.monotonic() > deadline:
+            detail = f": {last}" if last is not None else ""
+            raise NotReached(f"not reached in {timeout:g} s: {what or getattr(condition, '__name__', 'condition')}"
+                             f"{detail}")
+        time.sleep(POLL_S)
+
+
+async def eventually_async(condition: Callable[[], T], timeout: float = 30.0, what: str | None = None) -> T:  # noqa: ASYNC109
+    """`eventually` for async tests: polls in a thread, so the pipeline on this event loop keeps running."""
+    return await asyncio.to_thread(eventually, condition, timeout, what)
 
 
 def load_gold() -> dict[str, Any]:
@@ -64,16 +101,19 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
         )
         client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        while True:
+        process = self.process
+
+        def answers() -> bool:
+            assert process.poll() is None, f"redis-server exited; see {self.directory / 'redis.log'}"
             try:
-                client.ping()
-                break
+                return bool(client.ping())
             except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError(f"test redis-server did not start; see {self.directory / 'redis.log'}") from None
-                time.sleep(0.02)
-        client.close()
+                return False
+
+        try:
+            eventually(answers, 10, "the test redis-server answers")
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
