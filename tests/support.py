@@ -33,7 +33,8 @@ def eventually(condition: Callable[[], T], timeout: float = 30.0, what: str | No
     """Poll `condition` until it returns something truthy, and return that; fail after `timeout` seconds.
 
     Use it instead of a fixed sleep before an assertion: it waits exactly as long as needed. A
-    condition that raises AssertionError is treated as "not yet" (so it may assert with a message).
+    condition that raises AssertionError is treated as "not yet" (so it may assert with a message);
+    any other exception ends the wait at once (use one for "this can never come true now").
     """
     deadline = time.monotonic() + timeout
     last: BaseException | None = None

@@ -8,7 +8,6 @@ starts running a new Redis command, or touching a new key, fails here until the 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import urllib.error
@@ -26,7 +25,7 @@ from newswire.runtime.app import Pipeline
 from newswire.runtime.settings import StreamKeys
 from newswire.stages import STAGE_NAMES, stage_named
 from tests.conftest import make_settings
-from tests.support import REPO
+from tests.support import REPO, eventually_async
 
 ACL_FILE = REPO / "deploy" / "redis-acl" / "users.acl"
 DEFAULT_PREFIX_TAG = "{newswire}"
@@ -131,21 +130,21 @@ def readyz_status(port: int) -> int:
 
 async def ready(port: int, timeout_s: float = 30) -> None:
     """Wait until the worker's /readyz answers 200: PING and XINFO GROUPS work with its user."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while await asyncio.to_thread(readyz_status, port) != 200:
-        assert asyncio.get_running_loop().time() < deadline, f"/readyz on port {port} never answered 200"
-        await asyncio.sleep(0.05)
+    await eventually_async(lambda: readyz_status(port) == 200, timeout_s, f"/readyz on port {port} answers 200")
 
 
 async def wait_for_length(
     client: redis.Redis, stream: str, length: int, usernames: set[str], timeout_s: float = 60
 ) -> None:
     """Wait for `length` entries in `stream`; fail at once when the server refuses one of the users."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while client.xlen(stream) < length:
-        assert refusals(client, usernames) == []
-        assert asyncio.get_running_loop().time() < deadline, f"{stream} has {client.xlen(stream)} of {length} entries"
-        await asyncio.sleep(0.05)
+
+    def arrived() -> bool:
+        refused = refusals(client, usernames)
+        if refused:
+            raise RuntimeError(f"the server refused a stage's user: {refused}")
+        return int(client.xlen(stream)) >= length
+
+    await eventually_async(arrived, timeout_s, f"{stream} has {length} entries")
 
 
 async def test_the_pipeline_runs_with_one_least_privilege_user_per_stage(

@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import redis
 
 from newswire.cli.dlq import DEAD_LETTER_FIELDS
-from tests.support import REPO, worker_env
+from tests.support import REPO, eventually, worker_env
 
 NEWSWIRE = [sys.executable, "-m", "newswire.cli"]
 
@@ -146,9 +145,7 @@ def test_worker_logs_never_contain_the_password(redis_url: str, prefix: str, syn
         env = worker_env(url, prefix, NEWSWIRE_LOG_LEVEL="DEBUG")
         process = subprocess.Popen([*NEWSWIRE, "run", "all"], env=env, stderr=subprocess.PIPE, cwd=REPO)
         sync_redis.xadd("{" + prefix + "}:raw", {"data": "not json"})
-        deadline = time.monotonic() + 60
-        while sync_redis.xlen("{" + prefix + "}:dlq") < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually(lambda: sync_redis.xlen("{" + prefix + "}:dlq") >= 1, 60, "the bad entry dead-lettered")
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
         assert process.returncode == 0

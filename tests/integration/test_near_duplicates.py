@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import redis
@@ -10,7 +9,7 @@ import redis
 from newswire.runtime.app import Pipeline
 from newswire.stages import stage_named
 from tests.conftest import make_settings
-from tests.support import load_gold
+from tests.support import eventually_async, load_gold
 
 STORY = load_gold()["cleaned"]["body_paragraphs_in_order"]
 
@@ -38,15 +37,10 @@ async def test_a_syndicated_copy_points_at_the_first_article(
         await pipeline.start()
     try:
         sync_redis.xadd(settings.keys.raw, {"data": json.dumps(first)})
-        deadline = asyncio.get_running_loop().time() + 30
-        while sync_redis.xlen(settings.keys.published) < 1:
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.05)
+        await eventually_async(lambda: sync_redis.xlen(settings.keys.published) >= 1, 30, "the first article")
         for document in (copy, unrelated):
             sync_redis.xadd(settings.keys.raw, {"data": json.dumps(document)})
-        while sync_redis.xlen(settings.keys.published) < 3:
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.05)
+        await eventually_async(lambda: sync_redis.xlen(settings.keys.published) >= 3, 30, "all three articles")
     finally:
         for pipeline in (upstream, *publishers):
             await pipeline.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -15,16 +14,13 @@ from newswire.runtime.delivery import ensure_group
 from newswire.runtime.settings import Settings
 from newswire.stages import PIPELINE, STAGE_NAMES, stage_named
 from tests.conftest import make_settings
-from tests.support import SAMPLE_TEXT, load_gold
+from tests.support import SAMPLE_TEXT, eventually_async, load_gold
 
 CLOUDEVENT_FIELDS = {"specversion", "id", "source", "type", "time", "datacontenttype", "data"}
 
 
 async def wait_for_length(client: redis.Redis, stream: str, length: int, timeout_s: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while client.xlen(stream) < length:
-        assert asyncio.get_running_loop().time() < deadline, f"{stream} has {client.xlen(stream)} of {length} entries"
-        await asyncio.sleep(0.05)
+    await eventually_async(lambda: client.xlen(stream) >= length, timeout_s, f"{stream} has {length} entries")
 
 
 async def run_pipeline(settings: Settings, redis_url: str) -> Pipeline:
@@ -98,7 +94,13 @@ async def test_a_restarted_pipeline_picks_up_where_it_left_off(
         sync_redis.xadd(settings.keys.raw, {"data": json.dumps(document)})
     pipeline = await run_pipeline(settings, redis_url)
     await wait_for_length(sync_redis, settings.keys.published, 40)
-    await asyncio.sleep(0.3)
+    # The last batch's forward acknowledges its input in the same step that adds the events.
+    for stage in PIPELINE:
+        await eventually_async(
+            lambda stage=stage: sync_redis.xpending(stage.input_stream(settings.keys), stage.name)["pending"] == 0,
+            10,
+            f"{stage.name} has nothing pending",
+        )
     await pipeline.stop()
 
     titles = sorted(event["data"]["title"] for event in published_events(sync_redis, settings))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import redis
@@ -10,6 +9,7 @@ import redis
 from newswire.runtime.app import Pipeline
 from newswire.stages import PIPELINE
 from tests.conftest import make_settings
+from tests.support import eventually_async
 
 
 def submit(client: redis.Redis, stream: str, document: dict[str, str]) -> None:
@@ -18,15 +18,14 @@ def submit(client: redis.Redis, stream: str, document: dict[str, str]) -> None:
 
 async def drained(client: redis.Redis, stream: str, group: str, timeout_s: float = 30) -> None:
     """Wait until the group has read and acknowledged everything in the stream."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
+
+    def done() -> bool:
         info = {g["name"]: g for g in client.xinfo_groups(stream)} if client.exists(stream) else {}
         group_info = info.get(group.encode())
         last = client.xrevrange(stream, count=1)
-        if group_info and last and group_info["last-delivered-id"] == last[0][0] and group_info["pending"] == 0:
-            return
-        assert asyncio.get_running_loop().time() < deadline, "the pipeline did not drain"
-        await asyncio.sleep(0.05)
+        return bool(group_info and last and group_info["last-delivered-id"] == last[0][0] and not group_info["pending"])
+
+    await eventually_async(done, timeout_s, f"{group} read and acknowledged all of {stream}")
 
 
 async def test_unchanged_resubmissions_are_published_once_and_changes_as_revisions(

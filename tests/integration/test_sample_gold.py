@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import unicodedata
 from collections.abc import AsyncIterator
@@ -17,7 +16,7 @@ from newswire.runtime.app import Pipeline
 from newswire.schemas import PublishedArticle
 from newswire.stages import PIPELINE
 from tests.conftest import make_settings
-from tests.support import SAMPLE_TEXT, delete_prefix, load_gold, unique_prefix
+from tests.support import SAMPLE_TEXT, delete_prefix, eventually_async, load_gold, unique_prefix
 
 GOLD = load_gold()
 
@@ -32,11 +31,13 @@ async def published(redis_url: str) -> AsyncIterator[PublishedArticle]:
     pipeline = Pipeline(settings, list(PIPELINE), redis_url)
     await pipeline.start()
     try:
-        deadline = asyncio.get_running_loop().time() + 60
-        while client.xlen(settings.keys.published) < 1:
-            assert client.xlen(settings.keys.dlq) == 0, client.xrange(settings.keys.dlq)
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.05)
+
+        def published() -> bool:
+            if client.xlen(settings.keys.dlq):
+                raise RuntimeError(f"the sample was dead-lettered: {client.xrange(settings.keys.dlq)}")
+            return int(client.xlen(settings.keys.published)) >= 1
+
+        await eventually_async(published, 60, "the sample published")
     finally:
         await pipeline.stop()
     [(_, fields)] = client.xrange(settings.keys.published)

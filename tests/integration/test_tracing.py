@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 
@@ -16,6 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from newswire.runtime.app import Pipeline
 from newswire.stages import PIPELINE, STAGE_NAMES
 from tests.conftest import make_settings
+from tests.support import eventually_async
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
@@ -37,10 +37,7 @@ async def publish_one(redis_url: str, prefix: str, client: redis.Redis, otel: bo
     pipeline = Pipeline(settings, list(PIPELINE), redis_url)
     await pipeline.start()
     try:
-        deadline = asyncio.get_running_loop().time() + 30
-        while client.xlen(settings.keys.published) < 1:
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.05)
+        await eventually_async(lambda: client.xlen(settings.keys.published) >= 1, 30, "one published event")
     finally:
         await pipeline.stop()
     [(_, fields)] = client.xrange(settings.keys.published)
