@@ -57,6 +57,38 @@ async def eventually_async(condition: Callable[[], T], timeout: float = 30.0, wh
     return await asyncio.to_thread(eventually, condition, timeout, what)
 
 
+STAGE_INPUTS = (("raw", "cleaner"), ("cleaned", "enricher"), ("enriched", "publisher"))
+
+
+def stream_id(entry_id: bytes) -> tuple[int, int]:
+    """Stream ids compare as numbers: `5-10` comes after `5-9`."""
+    ms, _, seq = entry_id.partition(b"-")
+    return int(ms), int(seq)
+
+
+def stage_done(client: redis.Redis, tag: str, stream: str, group: str) -> bool:
+    """The group has been delivered the stream's last entry and holds nothing pending.
+
+    Read from one XINFO GROUPS reply, so delivery and acknowledgement are seen at the same instant.
+    """
+    key = f"{tag}:{stream}"
+    last = client.xrevrange(key, count=1)
+    if not last:
+        return True
+    groups = {g["name"]: g for g in client.xinfo_groups(key)}
+    state = groups.get(group.encode())
+    return state is not None and stream_id(state["last-delivered-id"]) >= stream_id(last[0][0]) and not state["pending"]
+
+
+def pipeline_settled(client: redis.Redis, tag: str) -> bool:
+    """Every stage has read and acknowledged everything upstream of it: nothing more can be published.
+
+    Checked in pipeline order (`all()` stops at the first stage not done), so a later stage is only
+    checked once nothing more can reach it.
+    """
+    return all(stage_done(client, tag, stream, group) for stream, group in STAGE_INPUTS)
+
+
 def load_gold() -> dict[str, Any]:
     return json.loads(SAMPLE_GOLD.read_text(encoding="utf-8"))
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.e2e.test_processes import Workers
-from tests.support import unique_prefix, worker_env
+from tests.support import eventually, pipeline_settled, unique_prefix, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -92,37 +91,9 @@ def malformed() -> st.SearchStrategy[dict[str, bytes]]:
     )
 
 
-def wait_accounted(pipeline: Pipeline, raw_ids: list[bytes], timeout_s: float = 60) -> None:
-    """Until every stage has read and acknowledged everything upstream of it, checked in pipeline order."""
-    deadline = time.monotonic() + timeout_s
-    while not all(_stage_done(pipeline, stream, group) for stream, group in STAGE_INPUTS):
-        assert time.monotonic() < deadline, "entries were not all accounted for in time"
-        time.sleep(0.05)
-    del raw_ids
-
-
-STAGE_INPUTS = (("raw", "cleaner"), ("cleaned", "enricher"), ("enriched", "publisher"))
-
-
-def _stage_done(pipeline: Pipeline, stream: str, group: str) -> bool:
-    """The group has been delivered the stream's last entry and holds nothing pending.
-
-    Read from one XINFO GROUPS reply, so delivery and acknowledgement are seen at the same instant; `all()`
-    stops at the first stage not done, so a later stage is only checked once nothing more can reach it.
-    """
-    key = f"{pipeline.tag}:{stream}"
-    last = pipeline.client.xrevrange(key, count=1)
-    if not last:
-        return True
-    groups = {g["name"]: g for g in pipeline.client.xinfo_groups(key)}
-    state = groups.get(group.encode())
-    return state is not None and _id(state["last-delivered-id"]) >= _id(last[0][0]) and state["pending"] == 0
-
-
-def _id(entry_id: bytes) -> tuple[int, int]:
-    """Stream ids compare as numbers: `5-10` comes after `5-9`."""
-    ms, _, seq = entry_id.partition(b"-")
-    return int(ms), int(seq)
+def wait_accounted(pipeline: Pipeline, timeout_s: float = 60) -> None:
+    """Until every stage has read and acknowledged everything upstream of it."""
+    eventually(lambda: pipeline_settled(pipeline.client, pipeline.tag), timeout_s, "every entry accounted for")
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -135,7 +106,7 @@ def test_each_entry_is_published_or_dead_lettered_exactly_once(
     published_before = pipeline.client.xlen(f"{tag}:published")
     dead_before = pipeline.client.xlen(f"{tag}:dlq")
     raw_ids = [pipeline.client.xadd(f"{tag}:raw", entry) for entry in entries]  # type: ignore[arg-type]
-    wait_accounted(pipeline, raw_ids)
+    wait_accounted(pipeline)
     assert pipeline.process_alive(), "the worker died"  # type: ignore[operator]
 
     published = pipeline.client.xrange(f"{tag}:published")[published_before:]

@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from tests.e2e.test_processes import Workers
-from tests.support import RedisServer, worker_env
+from tests.support import RedisServer, eventually, pipeline_settled, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -117,7 +117,7 @@ def test_every_article_counts_through_kills_and_connection_cuts(tmp_path: Path) 
         assert kills >= 10 and connection_cuts == 2
 
         # Let the survivors reclaim whatever the last killed workers held, then stop them all.
-        time.sleep(2.5)
+        eventually(lambda: pipeline_settled(client, tag), 60, "no stage holds anything pending")
         for processes in running.values():
             for process in processes:
                 process.send_signal(signal.SIGTERM)

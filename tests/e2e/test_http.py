@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -11,8 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.e2e.test_processes import Workers, wait_for
-from tests.support import RedisServer, worker_env
+from tests.e2e.test_processes import Workers
+from tests.support import RedisServer, eventually, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -35,26 +34,34 @@ def listening_port(log: Path) -> int | None:
 def test_metrics_health_and_readiness_of_a_running_worker(private_redis: RedisServer, tmp_path: Path) -> None:
     workers = Workers(tmp_path)
     prefix = "http"
+    # A consumer that read an entry and went silent: its entry stays pending (claim idle time 30 s), which
+    # only the worker's reclaim loop can report, in the `group_pending` gauge.
+    client = redis.Redis.from_url(private_redis.url)
+    client.xgroup_create("{http}:raw", "cleaner", id="$", mkstream=True)
+    client.xadd("{http}:raw", {"data": json.dumps({"title": "Held", "text": "Held by a silent consumer."})})
+    assert len(client.xreadgroup("cleaner", "silent", {"{http}:raw": ">"}, count=1)[0][1]) == 1
     workers.start(worker_env(private_redis.url, prefix, NEWSWIRE_RECLAIM_INTERVAL_MS="200"), "run", "all")
     try:
         log = next(tmp_path.glob("run-all-*.log"))
-        wait_for(lambda: listening_port(log) is not None, 60, "the HTTP port in the log (NEWSWIRE_HTTP_PORT=0)")
+        eventually(lambda: listening_port(log) is not None, 60, "the HTTP port in the log (NEWSWIRE_HTTP_PORT=0)")
         port = listening_port(log)
         assert port
-        client = redis.Redis.from_url(private_redis.url)
         article = {"title": "Weather", "text": "Rain is expected in the north today."}
         client.xadd("{http}:raw", {"data": json.dumps(article)})
         client.xadd("{http}:raw", {"data": "not json"})
-        wait_for(lambda: client.xlen("{http}:published") == 1 and client.xlen("{http}:dlq") == 1, 30, "both outcomes")
-        time.sleep(0.5)  # gauges refresh with the reclaim loop
-
+        eventually(lambda: client.xlen("{http}:published") == 1 and client.xlen("{http}:dlq") == 1, 30, "both outcomes")
+        eventually(
+            lambda: 'newswire_group_pending{stage="cleaner"} 1.0' in get(port, "/metrics")[1],
+            10,
+            "the reclaim loop reports the silent consumer's pending entry",
+        )
         status, body = get(port, "/metrics")
         assert status == 200
         assert 'newswire_articles_processed_total{stage="cleaner"} 1.0' in body
         assert 'newswire_articles_dead_lettered_total{error_type="invalid_json",stage="cleaner"} 1.0' in body
         assert 'newswire_article_age_seconds_count{stage="publisher"} 1.0' in body
         assert 'newswire_processing_seconds_bucket{le="+Inf",stage="enricher"}' in body
-        assert 'newswire_group_pending{stage="cleaner"} 0.0' in body
+        assert 'newswire_group_pending{stage="enricher"} 0.0' in body
         assert get(port, "/healthz") == (200, "ok\n")
         assert get(port, "/readyz")[0] == 200
         assert get(port, "/nothing")[0] == 404
@@ -64,7 +71,7 @@ def test_metrics_health_and_readiness_of_a_running_worker(private_redis: RedisSe
         assert status == 503 and "redis unreachable" in reason
         assert get(port, "/healthz")[0] == 200  # alive, just not ready: no restart for a Redis outage
         private_redis.start()
-        wait_for(lambda: get(port, "/readyz")[0] == 200, 30, "ready again after Redis came back")
+        eventually(lambda: get(port, "/readyz")[0] == 200, 30, "ready again after Redis came back")
     finally:
         workers.stop_all()
 

@@ -15,7 +15,7 @@ import psutil
 import pytest
 import redis
 
-from tests.support import REPO, load_gold, worker_env
+from tests.support import REPO, eventually, load_gold, pipeline_settled, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -50,14 +50,6 @@ def workers(tmp_path: Path) -> Iterator[Workers]:
     started.stop_all()
 
 
-def wait_for(predicate: object, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_three_stage_processes_carry_1000_articles_each_exactly_once(
     redis_url: str, prefix: str, sync_redis: redis.Redis, workers: Workers
 ) -> None:
@@ -73,9 +65,10 @@ def test_three_stage_processes_carry_1000_articles_each_exactly_once(
     for document in documents:
         pipe.xadd(f"{tag}:raw", {"data": json.dumps(document)})
     pipe.execute()
-    wait_for(lambda: sync_redis.xlen(f"{tag}:published") >= 1000, 180, "1,000 published events")
+    eventually(lambda: sync_redis.xlen(f"{tag}:published") >= 1000, 180, "1,000 published events")
     elapsed = time.monotonic() - started
-    time.sleep(0.5)  # anything extra would show up now
+    # Once every stage has acknowledged everything upstream, anything extra would be there.
+    eventually(lambda: pipeline_settled(sync_redis, tag), 30, "every stage done")
 
     events = sync_redis.xrange(f"{tag}:published")
     ids = [json.loads(fields[b"data"])["id"] for _, fields in events]
@@ -99,7 +92,7 @@ def test_run_all_exits_zero_on_sigterm_with_nothing_pending(
     for n in range(200):
         sync_redis.xadd(f"{tag}:raw", {"data": json.dumps({"text": f"Article {n} body.", "title": f"T{n}"})})
     process = workers.start(worker_env(redis_url, prefix), "run", "all")
-    wait_for(lambda: sync_redis.xlen(f"{tag}:published") >= 50, 60, "the first events")
+    eventually(lambda: sync_redis.xlen(f"{tag}:published") >= 50, 60, "the first events")
     began = time.monotonic()
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
@@ -114,9 +107,9 @@ def test_the_embedded_redis_does_not_outlive_a_killed_newswire(tmp_path: Path, w
     env = worker_env(None, "embedded", NEWSWIRE_DATA_DIR=str(data_dir))
     process = workers.start(env, "run", "all")
     socket_path = data_dir / "redis.sock"
-    wait_for(socket_path.exists, 60, "the embedded Redis socket")
+    eventually(socket_path.exists, 60, "the embedded Redis socket")
     client = redis.Redis(unix_socket_path=str(socket_path))
-    wait_for(lambda: client.exists("{embedded}:raw") == 1, 60, "the raw stream and its group")
+    eventually(lambda: client.exists("{embedded}:raw") == 1, 60, "the raw stream and its group")
     children = [p for p in psutil.Process(process.pid).children() if "redis-server" in p.name()]
     assert len(children) == 1
     server = children[0]
@@ -154,11 +147,11 @@ def test_ctrl_c_with_the_embedded_redis_drains_before_the_server_stops(tmp_path:
                                    start_new_session=True)
     try:
         socket_path = data_dir / "redis.sock"
-        wait_for(socket_path.exists, 60, "the embedded Redis socket")
+        eventually(socket_path.exists, 60, "the embedded Redis socket")
         client = redis.Redis(unix_socket_path=str(socket_path))
         for n in range(300):
             client.xadd("{ctrlc}:raw", {"data": json.dumps({"title": f"T{n}", "text": f"Article {n}.\n\nBody."})})
-        wait_for(lambda: client.exists("{ctrlc}:published") == 1, 60, "the first event")
+        eventually(lambda: client.exists("{ctrlc}:published") == 1, 60, "the first event")
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(30) == 0
     finally:

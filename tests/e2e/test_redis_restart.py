@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.e2e.test_processes import Workers, wait_for
-from tests.support import RedisServer, worker_env
+from tests.e2e.test_processes import Workers
+from tests.support import RedisServer, eventually, pipeline_settled, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -28,12 +27,12 @@ def test_workers_survive_a_redis_restart_mid_run(private_redis: RedisServer, tmp
             pipe.xadd(f"{tag}:raw", {"data": json.dumps({"id": f"a{n}", "text": f"Article {n} text.", "title": "T"})})
         pipe.execute()
         client.close()
-        wait_for(lambda: redis.Redis.from_url(private_redis.url).xlen(f"{tag}:published") >= 300, 60, "progress")
+        eventually(lambda: redis.Redis.from_url(private_redis.url).xlen(f"{tag}:published") >= 300, 60, "progress")
 
         private_redis.restart(down_s=2.0)
         client = redis.Redis.from_url(private_redis.url)
-        wait_for(lambda: client.xlen(f"{tag}:published") >= 3000, 120, "every article after the restart")
-        time.sleep(0.5)
+        eventually(lambda: client.xlen(f"{tag}:published") >= 3000, 120, "every article after the restart")
+        eventually(lambda: pipeline_settled(client, tag), 30, "every stage done")
         ids = [json.loads(f[b"data"])["id"] for _, f in client.xrange(f"{tag}:published")]
         assert sorted(ids) == sorted(f"a{n}" for n in range(3000))
         assert client.xlen(f"{tag}:dlq") == 0

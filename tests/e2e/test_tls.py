@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.e2e.test_processes import Workers, wait_for
-from tests.support import free_port, worker_env
+from tests.e2e.test_processes import Workers
+from tests.support import eventually, free_port, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -37,7 +37,7 @@ def tls_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     url = f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={cert}"
     client = redis.Redis.from_url(url)
     try:
-        wait_for(lambda: _answers(client), 10, "the TLS redis-server")
+        eventually(lambda: _answers(client), 10, "the TLS redis-server")
     except AssertionError:
         process.kill()
         pytest.skip("this redis-server was built without TLS")
@@ -58,7 +58,7 @@ def test_the_pipeline_runs_over_tls(tmp_path: Path) -> None:
         client = redis.Redis.from_url(url)
         process = workers.start(worker_env(url, "tls"), "run", "all")
         client.xadd("{tls}:raw", {"data": json.dumps({"title": "Secure", "text": "Sent over TLS.\n\nSecond part."})})
-        wait_for(lambda: client.xlen("{tls}:published") == 1, 60, "the event over TLS")
+        eventually(lambda: client.xlen("{tls}:published") == 1, 60, "the event over TLS")
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
     finally:

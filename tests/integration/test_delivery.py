@@ -16,6 +16,7 @@ from newswire.runtime.metrics import StageMetrics
 from newswire.runtime.settings import Settings
 from newswire.runtime.stage import Stage
 from tests.conftest import make_settings
+from tests.support import eventually_async
 
 
 class EchoStage:
@@ -59,10 +60,18 @@ def worker_for(client: redis.asyncio.Redis, settings: Settings, stage: EchoStage
 
 
 async def wait_until(predicate: Callable[[], bool], timeout_s: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
+    await eventually_async(predicate, timeout_s)
+
+
+def idle_ms(client: redis.Redis, stream: str) -> int:
+    """Idle time of the oldest entry pending in the cleaner group."""
+    rows = client.xpending_range(stream, "cleaner", min="-", max="+", count=1)
+    return int(rows[0]["time_since_delivered"]) if rows else 0
+
+
+def consumer_idle_ms(client: redis.Redis, stream: str, name: bytes) -> int:
+    consumers = {c["name"]: c for c in client.xinfo_consumers(stream, "cleaner")}
+    return int(consumers[name]["idle"]) if name in consumers else 0
 
 
 async def test_a_batch_is_forwarded_once_and_acknowledged(
@@ -91,7 +100,7 @@ async def test_a_slow_worker_whose_entry_was_reclaimed_adds_nothing(
 
     held = await slow._read()  # the slow worker reads the entry, then stalls past the claim idle time
     assert len(held) == 1
-    await asyncio.sleep(settings.claim_idle_ms / 1000 + 0.1)
+    await wait_until(lambda: idle_ms(sync_redis, settings.keys.raw) > settings.claim_idle_ms)
     assert await fast.reclaim_once() == 1  # the other worker reclaims and forwards it
     await slow.handle_batch(held)  # the slow one wakes up and tries to forward too
 
@@ -195,7 +204,7 @@ async def test_departed_consumers_with_nothing_pending_are_removed(
     settings = make_settings(redis_url, prefix, claim_idle_ms=100)
     await ensure_group(async_redis, settings.keys.raw, "cleaner")
     sync_redis.xreadgroup("cleaner", "gone", {settings.keys.raw: ">"}, count=1)  # registers an idle consumer
-    await asyncio.sleep(0.3)
+    await wait_until(lambda: consumer_idle_ms(sync_redis, settings.keys.raw, b"gone") > 2 * settings.claim_idle_ms)
     worker = worker_for(async_redis, settings, EchoStage(), "alive")
     await worker._remove_departed_consumers()
     assert sync_redis.xinfo_consumers(settings.keys.raw, "cleaner") == []
