@@ -203,7 +203,9 @@ async def test_departed_consumers_with_nothing_pending_are_removed(
 ) -> None:
     settings = make_settings(redis_url, prefix, claim_idle_ms=100)
     await ensure_group(async_redis, settings.keys.raw, "cleaner")
-    sync_redis.xreadgroup("cleaner", "gone", {settings.keys.raw: ">"}, count=1)  # registers an idle consumer
+    # A consumer that holds nothing (an XREADGROUP that found nothing does not register one on Redis 7.0).
+    sync_redis.xgroup_createconsumer(settings.keys.raw, "cleaner", "gone")
+    assert [c["name"] for c in sync_redis.xinfo_consumers(settings.keys.raw, "cleaner")] == [b"gone"]
     await wait_until(lambda: consumer_idle_ms(sync_redis, settings.keys.raw, b"gone") > 2 * settings.claim_idle_ms)
     worker = worker_for(async_redis, settings, EchoStage(), "alive")
     await worker._remove_departed_consumers()
