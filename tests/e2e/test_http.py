@@ -94,3 +94,30 @@ def test_a_taken_port_is_one_clear_error(redis_url: str, prefix: str) -> None:
     assert f"cannot serve metrics and health on 127.0.0.1:{port}" in result.stderr
     assert "NEWSWIRE_HTTP_PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_taken_default_port_falls_back_to_a_free_one(redis_url: str, prefix: str, tmp_path: Path) -> None:
+    """With NEWSWIRE_HTTP_PORT unset, a second worker on the host takes a free port instead of stopping."""
+    import socket
+
+    env = worker_env(redis_url, prefix, NEWSWIRE_HTTP_HOST="127.0.0.1")
+    del env["NEWSWIRE_HTTP_PORT"]
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            holder.bind(("127.0.0.1", 9100))
+            holder.listen()
+        except OSError:
+            pass  # something else holds the default port already: the same situation
+        workers = Workers(tmp_path)
+        workers.start(env, "run", "cleaner")
+        try:
+            log = next(tmp_path.glob("run-cleaner-*.log"))
+            port = eventually(lambda: listening_port(log), 60, "the worker's HTTP port in its log")
+            assert port != 9100
+            listening = next(json.loads(line) for line in log.read_text().splitlines()
+                             if line.startswith("{") and json.loads(line)["event"] == "http_listening")
+            assert listening["default_port_taken"] == 9100
+            assert get(port, "/healthz") == (200, "ok\n")
+        finally:
+            workers.stop_all()
