@@ -15,12 +15,16 @@ import argparse
 import json
 import random
 import re
+import sys
 import time
 from pathlib import Path
 
-from newswire.publisher.near_duplicates import signature
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-AEB = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "aeb" / "ground-truth.json"
+from newswire.publisher.near_duplicates import signature
+from tests.benchmarks.workbench import require
+
+AEB_TRUTH = "benchmarks/aeb/ground-truth.json"
 
 
 def modified_copy(body: str, how: str, rng: random.Random) -> str:
@@ -50,7 +54,8 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.5)
     args = parser.parse_args()
     rng = random.Random(7)
-    bodies = [v["articleBody"] for v in json.loads(AEB.read_text(encoding="utf-8")).values()]
+    truth = require(AEB_TRUTH, "the AEB benchmark's ground truth (article bodies)")
+    bodies = [v["articleBody"] for v in json.loads(truth.read_text(encoding="utf-8")).values()]
     bodies = [b for b in bodies if len(b) >= 400]
     tp = fn = fp = tn = 0
     misses: dict[str, int] = {}

@@ -38,10 +38,10 @@ import redis
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from tests.benchmarks.workbench import require  # noqa: E402
+from tests.support import SAMPLE_TEXT as SAMPLE  # noqa: E402
 from tests.support import RedisServer, unique_prefix  # noqa: E402
 
-AEB = REPO.parent / "shared" / "benchmarks" / "aeb"
-SAMPLE = REPO.parent / "shared" / "samples" / "alaraby-russia-china.ar.txt"
 STAGES = ("cleaner", "enricher", "publisher")
 PY = sys.executable
 
@@ -187,9 +187,10 @@ def text_articles(count: int) -> list[dict[str, Any]]:
 
 
 def html_articles(count: int) -> list[dict[str, Any]]:
-    truth = json.loads((AEB / "ground-truth.json").read_text(encoding="utf-8"))
+    aeb = require("benchmarks/aeb", "the AEB benchmark's HTML pages")
+    truth = json.loads((aeb / "ground-truth.json").read_text(encoding="utf-8"))
     pages = [
-        (key, value["url"], gzip.decompress((AEB / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace"))
+        (key, value["url"], gzip.decompress((aeb / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace"))
         for key, value in sorted(truth.items())
     ]
     # Each page once: a repeated page is an unchanged re-submission, acknowledged without being published.
