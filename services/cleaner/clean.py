@@ -104,8 +104,7 @@ def clean_article(raw: RawArticle, *, received_at: datetime) -> CleanedArticle:
     return CleanedArticle(
         **raw.model_dump(exclude={"html", "text", "title"}),
         title=title,
-        # The published body is never HTML. `text` stays as the scraper sent it; the schema requires
-        # `text` or `html` on every stage's model, so HTML-only input carries the cleaned body there.
+        # The scraper's `text` and `html` are not carried on: `body` replaces them (never HTML).
         html=None,
         text=None,
         article_id=article_id,
