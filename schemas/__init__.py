@@ -11,12 +11,12 @@ from newswire.schemas.articles import (
     LanguageGuess,
     Mention,
     Paragraph,
-    PublishedArticle,
     Quote,
     RawArticle,
     Topic,
 )
 from newswire.schemas.events import DeadLetter, PublishedEvent
+from newswire.schemas.published import PublishedArticle
 
 __all__ = [
     "Amount",

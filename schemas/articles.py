@@ -1,7 +1,7 @@
 """Article models, one per stream: raw -> cleaned -> enriched -> published.
 
-Each stage's model extends the previous one, so a subscriber of the published stream
-sees every field every stage added, and each field says what it means.
+Each internal stage's model extends the previous one and each field says what it means. What
+subscribers receive is designed separately: `newswire.schemas.published` (contract v1).
 """
 
 from __future__ import annotations
@@ -238,20 +238,3 @@ class EnrichedArticle(CleanedArticle):
     entities: list[Entity] = Field(default_factory=list, description="Named entities, most salient first.")
     quotes: list[Quote] = Field(default_factory=list, description="Direct quotations, in order.")
     amounts: list[Amount] = Field(default_factory=list, description="Money, percentages and quantities, in order.")
-
-
-class PublishedArticle(EnrichedArticle):
-    """What subscribers receive as the `data` of a published event."""
-
-    model_config = ConfigDict(extra="ignore", title="PublishedArticle")
-
-    revision: int = Field(
-        default=1, ge=1, description="1 for the first version of an article; +1 each time its content changes."
-    )
-    duplicate_of: str | None = Field(
-        default=None, description="`article_id` of an earlier article from another URL telling the same story."
-    )
-    similarity: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="Estimated similarity to `duplicate_of`."
-    )
-    published_at_pipeline: datetime = Field(description="When newswire published this event (UTC).")

@@ -6,10 +6,18 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from newswire.schemas.articles import PublishedArticle
+from newswire.schemas.published import CONTRACT_MAJOR_VERSION, PublishedArticle
 
 EVENT_TYPE = "org.newswire.article.published"
 EVENT_SPECVERSION = "1.0"
+# Where the data's JSON Schema lives below NEWSWIRE_SCHEMA_BASE_URL: the repository's `schemas/` folder has
+# the same layout, so serving that folder at the base URL makes every `dataschema` resolve.
+PUBLISHED_ARTICLE_SCHEMA_PATH = f"v{CONTRACT_MAJOR_VERSION}/published-article.json"
+
+
+def dataschema_uri(base_url: str) -> str:
+    """The `dataschema` of published events: the contract's major version is part of the URI."""
+    return f"{base_url.rstrip('/')}/{PUBLISHED_ARTICLE_SCHEMA_PATH}"
 
 
 class PublishedEvent(BaseModel):
@@ -31,12 +39,15 @@ class PublishedEvent(BaseModel):
     time: datetime = Field(description="When the event was published (RFC 3339).")
     subject: str = Field(description="The article id.")
     datacontenttype: str = Field(default="application/json", description="Media type of `data`.")
-    dataschema: str = Field(description="URI of the JSON Schema of `data`.")
+    dataschema: str = Field(
+        description="URI of the JSON Schema of `data`, `<NEWSWIRE_SCHEMA_BASE_URL>/v1/published-article.json`: "
+        "the path carries the contract's major version."
+    )
     traceparent: str | None = Field(
         default=None,
         description="W3C trace context, present when the scraper sent one (distributed tracing extension).",
     )
-    data: PublishedArticle = Field(description="The article.")
+    data: PublishedArticle = Field(description="The article (contract v1).")
 
 
 class DeadLetter(BaseModel):

@@ -374,6 +374,14 @@ def schema_export(
         typer.echo(f"wrote {path}", err=True)
 
 
+@schema_app.command("fields")
+def schema_fields() -> None:
+    """Print the published article's fields as the README's Markdown table."""
+    from newswire.cli.schema_export import published_field_table
+
+    typer.echo(published_field_table(), nl=False)
+
+
 def main() -> None:
     """Entry point of the `newswire` command."""
     app()

@@ -9,17 +9,28 @@ from typing import Any
 from faststream.redis import RedisBroker, StreamSub
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema
 
 from newswire.runtime.settings import StreamKeys
 from newswire.schemas import CleanedArticle, DeadLetter, EnrichedArticle, PublishedArticle, PublishedEvent, RawArticle
+from newswire.schemas import published as published_models
+from newswire.schemas.events import PUBLISHED_ARTICLE_SCHEMA_PATH
+from newswire.schemas.published import CONTRACT_MAJOR_VERSION, OmittedWhenUnknown
 
+# File (relative to `schemas/`) -> model. The subscriber contract lives under its major version, the same
+# path as in the events' `dataschema`.
 SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "raw-article.json": RawArticle,
     "cleaned-article.json": CleanedArticle,
     "enriched-article.json": EnrichedArticle,
-    "published-article.json": PublishedArticle,
-    "published-event.json": PublishedEvent,
+    PUBLISHED_ARTICLE_SCHEMA_PATH: PublishedArticle,
+    f"v{CONTRACT_MAJOR_VERSION}/published-event.json": PublishedEvent,
     "dead-letter.json": DeadLetter,
+}
+# The published models leave unknown values out of the JSON instead of sending `null`.
+_GENERATORS: dict[type[BaseModel], type[GenerateJsonSchema]] = {
+    PublishedArticle: OmittedWhenUnknown,
+    PublishedEvent: OmittedWhenUnknown,
 }
 ASYNCAPI_FILE = "asyncapi.json"
 VERSION = "0.1.0"
@@ -59,7 +70,27 @@ def _asyncapi(prefix: str = "newswire") -> dict[str, Any]:
     )
     spec = AsyncAPI(broker, title="newswire", version=VERSION, schema_version="3.0.0")
     document: dict[str, Any] = spec.to_specification().to_jsonable()
+    _use_published_schemas(document["components"]["schemas"])
     return document
+
+
+def _use_published_schemas(components: dict[str, Any]) -> None:
+    """Give the AsyncAPI document the same schemas of the published models as the JSON Schema files."""
+    event = PublishedEvent.model_json_schema(
+        schema_generator=OmittedWhenUnknown, ref_template="#/components/schemas/{model}"
+    )
+    definitions = event.pop("$defs")
+    published_only = {name for name, model in vars(published_models).items() if _is_published_model(model)}
+    components["PublishedEvent"] = event
+    for name, schema in definitions.items():
+        if name in published_only:
+            components[name] = schema
+
+
+def _is_published_model(value: object) -> bool:
+    return (
+        isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == published_models.__name__
+    )
 
 
 def _declaration(model: type[BaseModel]) -> Any:
@@ -73,7 +104,10 @@ def _declaration(model: type[BaseModel]) -> Any:
 
 def schema_documents() -> dict[str, dict[str, Any]]:
     """File name -> document, for every file `schema export` writes."""
-    documents = {name: model.model_json_schema() for name, model in SCHEMA_FILES.items()}
+    documents = {
+        name: model.model_json_schema(schema_generator=_GENERATORS.get(model, GenerateJsonSchema))
+        for name, model in SCHEMA_FILES.items()
+    }
     documents[ASYNCAPI_FILE] = _asyncapi()
     return documents
 
@@ -89,6 +123,7 @@ def export(directory: Path) -> list[Path]:
     written = []
     for name, document in schema_documents().items():
         path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(document), encoding="utf-8")
         written.append(path)
     return written
@@ -102,3 +137,54 @@ def stale_files(directory: Path) -> list[str]:
         if not path.exists() or path.read_text(encoding="utf-8") != render(document):
             stale.append(name)
     return stale
+
+
+def published_field_table() -> str:
+    """The README's table of the published article's fields, generated from the v1 model."""
+    schema = PublishedArticle.model_json_schema(schema_generator=OmittedWhenUnknown)
+    definitions = schema.get("$defs", {})
+    rows = ["| field | type | present | meaning |", "|---|---|---|---|"]
+    rows.extend(_field_rows(schema, definitions, prefix=""))
+    return "\n".join(rows) + "\n"
+
+
+def _field_rows(schema: dict[str, Any], definitions: dict[str, Any], prefix: str) -> list[str]:
+    rows = []
+    required = set(schema.get("required", []))
+    for name, prop in schema.get("properties", {}).items():
+        path = f"{prefix}{name}"
+        present = "always" if name in required or "default" in prop else "when known"
+        description = " ".join(str(prop.get("description", "")).split()).replace("|", "\\|")
+        rows.append(f"| `{path}` | {_type_name(prop, definitions)} | {present} | {description} |")
+        nested = _nested_object(prop, definitions)
+        if nested is not None:
+            child = f"{path}[]." if prop.get("type") == "array" else f"{path}."
+            rows.extend(_field_rows(nested, definitions, child))
+    return rows
+
+
+def _resolve(prop: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    ref = prop.get("$ref")
+    resolved: dict[str, Any] = definitions[ref.rsplit("/", 1)[-1]] if ref else prop
+    return resolved
+
+
+def _nested_object(prop: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any] | None:
+    target = _resolve(prop.get("items", {}) if prop.get("type") == "array" else prop, definitions)
+    return target if target.get("type") == "object" and "properties" in target else None
+
+
+def _type_name(prop: dict[str, Any], definitions: dict[str, Any]) -> str:
+    if prop.get("type") == "array":
+        return "list of " + _type_name(prop.get("items", {}), definitions)
+    target = _resolve(prop, definitions)
+    if "enum" in target:
+        return " or ".join(f"`{value}`" for value in target["enum"])
+    if "const" in target:
+        return f"`{target['const']}`"
+    kind = target.get("type")
+    if kind == "string" and target.get("format") == "date-time":
+        return "date-time"
+    if kind == "object":
+        return "object" if "properties" in target else "object (any)"
+    return str(kind or "any")

@@ -14,6 +14,7 @@ from newswire.publisher.publish import draft_event
 from newswire.runtime.delivery import Entry, Outcome, PublishRevision
 from newswire.runtime.settings import Settings
 from newswire.schemas import EnrichedArticle
+from newswire.schemas.events import dataschema_uri
 
 
 @dataclass(slots=True)
@@ -30,7 +31,7 @@ class PublisherStage:
 
     def __init__(self, settings: Settings) -> None:
         self.default_source = settings.event_source
-        self.schema_url = f"{settings.schema_base_url.rstrip('/')}/published-article.json"
+        self.schema_url = dataschema_uri(settings.schema_base_url)
         self.revision_prefix = settings.keys.revisions
         self.index = NearDuplicateIndex(
             settings.keys.near_duplicates, settings.near_duplicate_window_s, settings.near_duplicate_threshold

@@ -75,7 +75,13 @@ class Settings(BaseSettings):
         default="newswire", description="CloudEvents `source` used when an article has no URL."
     )
     schema_base_url: str = Field(
-        default="https://newswire.dev/schemas", description="Base of the CloudEvents `dataschema` URI."
+        default="urn:newswire:schemas",
+        pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$",
+        description="Base of the CloudEvents `dataschema` URI; serve the repository's `schemas/` folder there "
+        "to make it resolve (the default names the schema without a location).",
+    )
+    postgres_dsn: SecretStr | None = Field(
+        default=None, description="PostgreSQL for `newswire sink postgres` (libpq URI or key=value string)."
     )
     otel_enabled: bool = Field(default=False, description="Emit OpenTelemetry spans (needs an exporter configured).")
     identity_transforms: bool = Field(

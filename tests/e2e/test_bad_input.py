@@ -116,7 +116,7 @@ def test_each_entry_is_published_or_dead_lettered_exactly_once(
     dead_sources = sorted(fields[b"source_id"] for _, fields in dead)
     assert len(dead_sources) == len(set(dead_sources))
     assert set(dead_sources) <= set(raw_ids)
-    published_ids = [json.loads(fields[b"data"]).get("id") for _, fields in published]
+    published_ids = [json.loads(fields[b"data"]).get("article_id") for _, fields in published]
     payloads = [entry.get("data") for entry in entries]  # type: ignore[call-overload]
     good_ids = [json.loads(p)["id"] for p in payloads if isinstance(p, bytes) and p.startswith(b'{"id": "good-')]
     assert sorted(i for i in published_ids if i and i.startswith("good-")) == sorted(good_ids)

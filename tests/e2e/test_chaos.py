@@ -108,7 +108,7 @@ def test_every_article_counts_through_kills_and_connection_cuts(tmp_path: Path) 
 
         published = client.xrange(f"{tag}:published")
         dead = client.xrange(f"{tag}:dlq")
-        article_ids = Counter(json.loads(fields[b"data"])["id"] for _, fields in published)
+        article_ids = Counter(json.loads(fields[b"data"])["article_id"] for _, fields in published)
         dead_sources = Counter(fields[b"source_id"] for _, fields in dead)
         duplicates = {key: n for key, n in article_ids.items() if n > 1}
         assert not duplicates, f"published more than once: {list(duplicates)[:5]}"

@@ -71,7 +71,7 @@ def test_three_stage_processes_carry_1000_articles_each_exactly_once(
     eventually(lambda: pipeline_settled(sync_redis, tag), 30, "every stage done")
 
     events = sync_redis.xrange(f"{tag}:published")
-    ids = [json.loads(fields[b"data"])["id"] for _, fields in events]
+    ids = [json.loads(fields[b"data"])["article_id"] for _, fields in events]
     assert sorted(ids) == sorted(d["id"] for d in documents)
     assert sync_redis.xlen(f"{tag}:dlq") == 0
     print(f"\n1,000 articles through 3 worker processes in {elapsed:.2f} s: {1000 / elapsed:.0f} articles/s")
@@ -131,7 +131,7 @@ def test_demo_prints_the_sample_article_with_an_embedded_redis(tmp_path: Path) -
     article = event["data"]
     gold = load_gold()
     assert article["language"] == "ar"
-    assert article["title"] == gold["cleaned"]["title"]
+    assert article["headline"] == gold["cleaned"]["title"]
     assert gold["cleaned"]["body_paragraphs_in_order"][0] in article["body"]
     assert event["specversion"] == "1.0"
     print(f"\nnewswire demo took {elapsed:.1f} s")

@@ -33,7 +33,7 @@ def test_workers_survive_a_redis_restart_mid_run(private_redis: RedisServer, tmp
         client = redis.Redis.from_url(private_redis.url)
         eventually(lambda: client.xlen(f"{tag}:published") >= 3000, 120, "every article after the restart")
         eventually(lambda: pipeline_settled(client, tag), 30, "every stage done")
-        ids = [json.loads(f[b"data"])["id"] for _, f in client.xrange(f"{tag}:published")]
+        ids = [json.loads(f[b"data"])["article_id"] for _, f in client.xrange(f"{tag}:published")]
         assert sorted(ids) == sorted(f"a{n}" for n in range(3000))
         assert client.xlen(f"{tag}:dlq") == 0
         process.send_signal(signal.SIGTERM)

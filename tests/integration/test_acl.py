@@ -190,7 +190,7 @@ async def test_the_pipeline_runs_with_one_least_privilege_user_per_stage(
     reply: Any = subscriber.xreadgroup("newsroom", "reader-1", {keys.published: ">"}, count=10)
     [(_stream, [(entry_id, event)])] = reply
     assert subscriber.xack(keys.published, "newsroom", entry_id) == 1
-    assert json.loads(event[b"data"])["title"] == article["title"]
+    assert json.loads(event[b"data"])["headline"] == article["title"]
     dead_letters: Any = sync_redis.xrange(keys.dlq)
     [(_id, dead_letter)] = dead_letters
     assert dead_letter[b"error_type"] == b"invalid_json"

@@ -65,7 +65,11 @@ async def test_sample_article_comes_out_as_a_cloudevent(redis_url: str, prefix: 
     assert "<" not in article["body"]
     # The event as a subscriber sees it validates against the published JSON Schema.
     envelope = dict(event)
-    jsonschema.validate(envelope, schema_documents()["published-event.json"])
+    jsonschema.validate(envelope, schema_documents()["v1/published-event.json"])
+    assert event["dataschema"].endswith("/v1/published-article.json")
+    # Contract v1: unknown values are left out, never sent as null; internal bookkeeping stays internal.
+    assert None not in article.values()
+    assert not {"text", "html", "content_hash", "language_hint", "paragraphs", "traceparent"} & article.keys()
     assert sync_redis.xlen(settings.keys.dlq) == 0
 
 
@@ -103,7 +107,7 @@ async def test_a_restarted_pipeline_picks_up_where_it_left_off(
         )
     await pipeline.stop()
 
-    titles = sorted(event["data"]["title"] for event in published_events(sync_redis, settings))
+    titles = sorted(event["data"]["headline"] for event in published_events(sync_redis, settings))
     assert titles == sorted(d["title"] for d in first + second)
     for stage in STAGE_NAMES:
         summary = sync_redis.xpending(stage_named(stage).input_stream(settings.keys), stage)
@@ -125,10 +129,12 @@ async def test_an_html_page_is_published_as_plain_text_never_html(
     sync_redis.xadd(settings.keys.raw, {"data": json.dumps({"url": "https://news.example/storm", "html": page})})
     event = await publish_one(settings, redis_url, sync_redis)
     article = event["data"]
-    assert article["html"] is None and article["text"] is None
+    assert "html" not in article and "text" not in article
     assert "severe storm closed three ports" in article["body"]
     assert "delays could last until the weekend & beyond" in article["body"]
-    for field in (article["body"], *(p["text"] for p in article["paragraphs"])):
+    blocks = [article["body"][b["start"] : b["end"]] for b in article["blocks"]]
+    assert blocks and "\n\n".join(blocks) == article["body"]
+    for field in (article["body"], article["headline"]):
         assert "<" not in field and ">" not in field and "&amp;" not in field
     assert "tracking" not in article["body"]
     assert event["source"] == "https://news.example/storm"

@@ -52,7 +52,7 @@ def fold(text: str) -> str:
 
 def entity_matches(entity: Any, gold: dict[str, Any]) -> bool:
     """The gold file's match rule."""
-    if gold.get("qid") and entity.wikidata_id == gold["qid"]:
+    if gold.get("qid") and entity.id == gold["qid"]:
         return True
     names = {fold(name) for name in gold["names"]}
     return fold(entity.name) in names or any(fold(mention.text) in names for mention in entity.mentions)
@@ -61,14 +61,15 @@ def entity_matches(entity: Any, gold: dict[str, Any]) -> bool:
 @pytest.mark.asyncio(loop_scope="module")
 async def test_cleaned_section(published: PublishedArticle) -> None:
     gold = GOLD["cleaned"]
-    assert published.title == gold["title"]
-    assert published.date_published is not None
-    assert published.date_published.date().isoformat() == gold["date"]["must"]
-    assert published.source_name == gold["source_name"]["must"]
+    assert published.headline == gold["title"]
+    assert published.published_at is not None
+    assert published.published_at.date().isoformat() == gold["date"]["must"]
+    assert published.source.name == gold["source_name"]["must"]
     captions = [image.caption for image in published.images]
     assert all(caption in captions for caption in gold["image_captions"]["must"])
-    assert [p.text for p in published.paragraphs] == gold["body_paragraphs_in_order"]
-    assert [p.text for p in published.paragraphs if p.kind == "heading"] == gold["subheadings"]["must"]
+    blocks = [(published.body[b.start : b.end], b.kind) for b in published.blocks]
+    assert [text for text, _ in blocks] == gold["body_paragraphs_in_order"]
+    assert [text for text, kind in blocks if kind == "heading"] == gold["subheadings"]["must"]
     for debris in gold["must_not_appear_in_body"]:
         assert debris not in published.body
     assert gold["title"] not in published.body
@@ -92,7 +93,7 @@ async def test_entities(published: PublishedArticle) -> None:
         assert found, f"missing {expected['names'][0]}"
         assert any(e.type == expected["type"] for e in found), f"wrong type for {expected['names'][0]}"
         if expected.get("qid"):
-            assert any(e.wikidata_id == expected["qid"] for e in found)
+            assert any(e.id == expected["qid"] for e in found)
     for forbidden in gold["must_not"]:
         assert not [e for e in published.entities if entity_matches(e, forbidden)], forbidden["names"]
     for entity in published.entities:
