@@ -33,6 +33,11 @@ def _word_count(body: str) -> int:
 
 def clean_article(raw: RawArticle, *, received_at: datetime) -> CleanedArticle:
     """Extract the article text and metadata from a raw entry; raise ArticleRefused for bad input."""
+    return clean_article_with_lines(raw, received_at=received_at)[0]
+
+
+def clean_article_with_lines(raw: RawArticle, *, received_at: datetime) -> tuple[CleanedArticle, list[str]]:
+    """`clean_article`, plus every line of the page it read (what the source-template store learns from)."""
     # A publication date more than a year ahead of arrival is a misread, not a date.
     latest_year = received_at.year + 1
     page: PageExtract | None = None
@@ -79,7 +84,7 @@ def clean_article(raw: RawArticle, *, received_at: datetime) -> CleanedArticle:
     if date_published is None and page is not None and page.date_published is not None:
         date_published, date_source = page.date_published, page.date_published_source
 
-    canonical = canonical_url(page.canonical if page else None, raw.url)
+    canonical = canonical_url(page.canonical if page else None, raw.url or (scraped.url if scraped else None))
     domain = registered_domain(canonical or raw.url)
     source_name = (
         (page.site_name if page else None)
@@ -101,7 +106,8 @@ def clean_article(raw: RawArticle, *, received_at: datetime) -> CleanedArticle:
         article_id = content_hash[:_ID_CHARS]
     language_hint = (page.language if page is not None else None) or raw.language
 
-    return CleanedArticle(
+    lines = scraped.lines if scraped is not None else [text for text, _ in blocks]
+    cleaned = CleanedArticle(
         **raw.model_dump(exclude={"html", "text", "title"}),
         title=title,
         # The scraper's `text` and `html` are not carried on: `body` replaces them (never HTML).
@@ -125,4 +131,22 @@ def clean_article(raw: RawArticle, *, received_at: datetime) -> CleanedArticle:
         content_hash=content_hash,
         word_count=_word_count(body),
         received_at=received_at,
+    )
+    return cleaned, lines
+
+
+def without_paragraphs(article: CleanedArticle, dropped: set[int]) -> CleanedArticle:
+    """The article with the paragraphs at `dropped` removed; body, offsets, hash and word count follow.
+
+    The article id stays: it names the article, whatever was later recognised as its source's template.
+    """
+    blocks = [(p.text, p.kind) for index, p in enumerate(article.paragraphs) if index not in dropped]
+    body, paragraphs = _paragraphs(blocks)
+    return article.model_copy(
+        update={
+            "body": body,
+            "paragraphs": paragraphs,
+            "content_hash": hashlib.sha256(f"{article.title or ''}\n{body}".encode()).hexdigest(),
+            "word_count": _word_count(body),
+        }
     )

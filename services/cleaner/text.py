@@ -1,4 +1,4 @@
-"""Scraped-text path: page debris, repeated headline, date line, byline, captions and source trailer."""
+"""Scraped-text path: the line classifier's article lines, the headline, leading metadata, captions, trailer."""
 
 from __future__ import annotations
 
@@ -7,20 +7,29 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from newswire.cleaner.dates import date_line
+from newswire.cleaner.dates import date_line, find_date
 from newswire.cleaner.debris import caption_of_line, credit_of_line, is_debris, source_of_line
+from newswire.cleaner.lines import content_probabilities, line_model
 from newswire.cleaner.normalize import comparison_key, normalize_line, normalize_text
 from newswire.schemas import ArticleImage
 
 BlockKind = Literal["paragraph", "heading"]
 
-# The page header (date, headline, byline) sits in the first lines, the trailer in the last.
+# The page header (date, headline, byline) sits in the lines before the article, the trailer after it.
 _HEADER_LINES = 8
 _TRAILER_LINES = 6
+# The headline is among the last lines before the article text starts.
+_HEADLINE_WINDOW = 12
 _MAX_HEADLINE_CHARS = 250
+_MIN_HEADLINE_WORDS = 2
 _MAX_HEADING_CHARS = 120
 _MAX_HEADING_WORDS = 16
 _MAX_SOURCE_VALUE_CHARS = 60
+# A text this short is read whole: the page classifier needs a page around a line to judge it.
+_SHORT_TEXT_LINES = 3
+# A line that is a sentence by itself: enough words (or letters, for scripts written without spaces).
+_SENTENCE_MIN_WORDS = 4
+_SENTENCE_MIN_LETTERS = 15
 # A sentence ends with one of these (Latin, Arabic, Persian, CJK full stops, colons, commas);
 # a subheading does not, though it may end with a question mark or a closing quote.
 _SENTENCE_END = (".", "!", "…", ":", ";", ",", "،", "؛", "。", "۔")
@@ -29,6 +38,15 @@ _BYLINE = re.compile(
 )
 _NAME_SEPARATORS = re.compile(r"\s*(?:,|&|\band\b|\bet\b|\by\b|\bund\b|\bve\b|\bи\b|\sو\s?)\s*", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
+_LETTER = re.compile(r"[^\W\d_]")
+_URL = re.compile(r"https?://[^\s<>\"']+|\bwww\.[^\s<>\"']+", re.IGNORECASE)
+# Separators between the fields of a metadata line (`By Jane Doe | Published 3 March 2024`).
+_FIELD_SEPARATORS = re.compile(r"\s+[|•·–—-]\s+|\s*\|\s*")
+# Separators of a breadcrumb trail (`Home › World › Headline`).
+_CRUMB_SEPARATORS = re.compile(r"\s*(?:[›»>/|]|\s-\s)\s*")
+_MAX_CRUMB_WORDS = 4
+# Words a metadata field may carry besides its value (`Source:`, `URL`, `Link`).
+_MAX_LEFTOVER_WORDS = 2
 
 
 @dataclass(slots=True)
@@ -41,10 +59,16 @@ class TextExtract:
     source_name: str | None = None
     authors: list[str] = field(default_factory=list)
     images: list[ArticleImage] = field(default_factory=list)
+    url: str | None = None
+    # Every line of the text (normalised), for the source-template store.
+    lines: list[str] = field(default_factory=list)
 
 
-def _looks_like_headline(line: str) -> bool:
-    return len(line) <= _MAX_HEADLINE_CHARS and not line.endswith(_SENTENCE_END)
+@dataclass(slots=True)
+class _Metadata:
+    date: datetime | None = None
+    url: str | None = None
+    authors: list[str] | None = None
 
 
 def _looks_like_heading(line: str, next_line: str | None) -> bool:
@@ -64,74 +88,220 @@ def _byline_names(line: str) -> list[str] | None:
     return [name for name in names if name] or None
 
 
+def is_sentence(line: str) -> bool:
+    """True when a line reads as a sentence on its own: enough words, not page furniture, not a link."""
+    if is_debris(line) or _URL.search(line):
+        return False
+    words = len(_WORD.findall(line))
+    return words >= _SENTENCE_MIN_WORDS or (words >= 1 and len(_LETTER.findall(line)) >= _SENTENCE_MIN_LETTERS)
+
+
+def metadata_of_line(line: str, *, latest_year: int) -> _Metadata | None:
+    """Date, URL and authors if the whole line is a scraper's or a page's metadata line, else None.
+
+    `2024-03-05 https://example.com/a`, `By Jane Doe | Published 5 March 2024`, `Source: https://...`.
+    """
+    if (found := date_line(line, latest_year=latest_year)) is not None:
+        return _Metadata(date=found)
+    if (names := _byline_names(line)) is not None and not _FIELD_SEPARATORS.search(line):
+        return _Metadata(authors=names)
+    result = _Metadata()
+    rest = line
+    if (url := _URL.search(rest)) is not None:
+        result.url = url.group().rstrip(".,;)")
+        rest = rest[: url.start()] + " " + rest[url.end() :]
+    for part in _FIELD_SEPARATORS.split(rest):
+        part = part.strip(" :|")
+        if not part:
+            continue
+        if result.authors is None and (names := _byline_names(part)) is not None:
+            result.authors = names
+            continue
+        if result.date is None and (found := date_line(part, latest_year=latest_year)) is not None:
+            result.date = found
+            continue
+        if result.date is None and (date := find_date(part, latest_year=latest_year)) is not None:
+            leftover = part[: date.start] + " " + part[date.end :]
+            if len(_WORD.findall(leftover)) <= _MAX_LEFTOVER_WORDS:
+                result.date = date.value
+                continue
+        if len(_WORD.findall(part)) > _MAX_LEFTOVER_WORDS:
+            return None
+    if result.url is None and result.date is None and result.authors is None:
+        return None
+    # A URL alone with a label is metadata; a URL inside a sentence is not.
+    return result
+
+
+def headline_of_breadcrumb(line: str) -> str | None:
+    """The last crumb of a trail (`Home › World › Headline`) when it reads like a headline."""
+    crumbs = [crumb for crumb in _CRUMB_SEPARATORS.split(line) if crumb.strip()]
+    if len(crumbs) < 2:
+        return None
+    *path, last = crumbs
+    if any(len(_WORD.findall(crumb)) > _MAX_CRUMB_WORDS for crumb in path):
+        return None
+    return last.strip() if len(_WORD.findall(last)) >= _MIN_HEADLINE_WORDS else None
+
+
+def _headline_score(line: str, distance: int, repeated: bool) -> float | None:
+    """How much a line before the article reads like its headline (None: it cannot be)."""
+    words = len(_WORD.findall(line))
+    if len(line) > _MAX_HEADLINE_CHARS or words < _MIN_HEADLINE_WORDS or is_debris(line) or _URL.search(line):
+        return None
+    if line.endswith(_SENTENCE_END) and not line.endswith("…"):
+        return None
+    scripts = {_script_of(char) for char in line if char.isalpha()}
+    score = min(words, 14) / 2 - distance * 0.6 + (3.0 if repeated else 0.0)
+    if len(scripts) > 1 and words < 8:
+        score -= 4.0  # a bilingual menu label (`Accueil الرئيسية`)
+    return score
+
+
+def _script_of(char: str) -> str:
+    # Enough to tell Latin, Arabic, Cyrillic, Greek, Hebrew and CJK apart.
+    code = ord(char)
+    if code < 0x250:
+        return "latin"
+    if 0x370 <= code < 0x400:
+        return "greek"
+    if 0x400 <= code < 0x530:
+        return "cyrillic"
+    if 0x590 <= code < 0x600:
+        return "hebrew"
+    if 0x600 <= code < 0x780 or 0xFB50 <= code < 0xFF00:
+        return "arabic"
+    return "other"
+
+
+def _choose_headline(lines: list[str], first_body: int, removed: set[int]) -> tuple[str, int | None] | None:
+    """The headline among the lines before the article: (headline, index of a breadcrumb it came from)."""
+    keys = [comparison_key(line) for line in lines]
+    best: tuple[float, str, int | None] | None = None
+    start = max(0, first_body - _HEADLINE_WINDOW)
+    for index in range(start, first_body):
+        if index in removed:
+            continue
+        line = lines[index]
+        crumb = headline_of_breadcrumb(line)
+        candidate, source = (crumb, index) if crumb is not None else (line, None)
+        key = comparison_key(candidate)
+        repeated = sum(1 for other in keys if other == key) > 1
+        score = _headline_score(candidate, first_body - index - 1, repeated)
+        if score is not None and (best is None or score > best[0]):
+            best = (score, candidate, source)
+    return (best[1], best[2]) if best is not None else None
+
+
+def _kept_lines(lines: list[str]) -> list[bool]:
+    """The classifier's verdict per line; a short text keeps every line that is a sentence."""
+    threshold = line_model().threshold
+    probabilities = content_probabilities(lines)
+    kept = [p >= threshold and not is_debris(line) for line, p in zip(lines, probabilities, strict=True)]
+    if len(lines) <= _SHORT_TEXT_LINES or not any(kept):
+        # A real sentence is never debris: with too little page to judge, keep what reads as prose.
+        kept = [keep or is_sentence(line) for keep, line in zip(kept, lines, strict=True)]
+    return kept
+
+
+def _subheading_between(lines: list[str], kept: list[bool], removed: set[int], index: int) -> bool:
+    """A short unpunctuated line inside the article that introduces the kept paragraph after it."""
+    following = next((i for i in range(index + 1, len(lines)) if i not in removed), None)
+    if following is None or not kept[following] or not any(kept[:index]):
+        return False
+    line = lines[index]
+    if is_debris(line) or _URL.search(line):
+        return False
+    return _looks_like_heading(line, lines[following])
+
+
 def clean_scraped_text(text: str, *, title: str | None, latest_year: int) -> TextExtract:
     """Split scraped text into body blocks and take the page debris and metadata out of it."""
     lines = [line.strip() for line in normalize_text(text).split("\n")]
-    lines = [line for line in lines if line and not is_debris(line)]
-    result = TextExtract(title=normalize_line(title) if title and title.strip() else None, blocks=[])
+    lines = [line for line in lines if line]
+    result = TextExtract(title=normalize_line(title) if title and title.strip() else None, blocks=[], lines=lines)
+    if not lines:
+        return result
+    kept = _kept_lines(lines)
+    first_body = next((index for index, keep in enumerate(kept) if keep), len(lines))
+    last_body = max((index for index, keep in enumerate(kept) if keep), default=-1)
+    removed: set[int] = set()
 
-    # Header: date line and byline among the first lines; they leave the body.
-    kept: list[str] = []
-    for index, line in enumerate(lines):
-        if index < _HEADER_LINES or index >= len(lines) - _TRAILER_LINES:
-            found = date_line(line, latest_year=latest_year)
-            if found is not None:
-                if result.date_published is None:
-                    result.date_published = found
-                continue
-            if index < _HEADER_LINES and not result.authors:
-                names = _byline_names(line)
-                if names is not None:
-                    result.authors = names
-                    continue
-        kept.append(line)
-    lines = kept
+    # Header: metadata lines (date, byline, URL) before the article and in its first lines leave the body.
+    for index in range(max(0, first_body - _HEADLINE_WINDOW), min(len(lines), first_body + _HEADER_LINES)):
+        found = metadata_of_line(lines[index], latest_year=latest_year)
+        if found is None:
+            continue
+        if found.date is not None and result.date_published is None:
+            result.date_published = found.date
+        if found.url is not None and result.url is None:
+            result.url = found.url
+        if found.authors and not result.authors:
+            result.authors = found.authors
+        removed.add(index)
+    for index in range(max(0, last_body - _TRAILER_LINES), min(len(lines), last_body + _TRAILER_LINES)):
+        if index not in removed and (found_date := date_line(lines[index], latest_year=latest_year)) is not None:
+            result.date_published = result.date_published or found_date
+            removed.add(index)
 
     # Trailer: `Source: X` or `المصادر:` with the value on the next line.
-    for index in range(max(0, len(lines) - _TRAILER_LINES), len(lines)):
+    for index in range(max(0, last_body - _TRAILER_LINES), min(len(lines), last_body + _TRAILER_LINES + 1)):
         source = source_of_line(lines[index])
-        if source is None:
+        if source is None or index in removed:
             continue
         value = source[0]
-        consumed = 1
+        removed.add(index)
         if value is None and index + 1 < len(lines) and len(lines[index + 1]) <= _MAX_SOURCE_VALUE_CHARS:
             value = lines[index + 1].strip(" .")
-            consumed = 2
+            removed.add(index + 1)
         result.source_name = value
-        del lines[index : index + consumed]
         break
 
-    # Headline: the scraper's title, else a first line that is repeated or reads like a headline.
-    if result.title is None and lines:
-        first_key = comparison_key(lines[0])
-        repeated = any(comparison_key(line) == first_key for line in lines[1:4])
-        if repeated or (_looks_like_headline(lines[0]) and len(lines) > 1):
-            result.title = lines[0]
-    if result.title is not None:
-        title_key = comparison_key(result.title)
-        lines = [line for line in lines if comparison_key(line) != title_key]
-
-    # Captions and credits move into images; what is left is the body.
-    body: list[str] = []
-    previous_was_image = False
-    for line in lines:
+    # Captions and credits around the article move into images.
+    previous_image = -2
+    for index in range(max(0, first_body - _HEADLINE_WINDOW), min(len(lines), last_body + _TRAILER_LINES)):
+        if index in removed:
+            continue
+        line = lines[index]
         credit = credit_of_line(line)
+        caption = caption_of_line(line) if credit is None else None
+        if credit is None and caption is None:
+            continue
+        removed.add(index)
+        joins = previous_image == index - 1
         if credit is not None:
-            if previous_was_image and result.images[-1].credit is None:
+            if joins and result.images[-1].credit is None:
                 result.images[-1] = result.images[-1].model_copy(update={"credit": credit})
             else:
                 result.images.append(ArticleImage(credit=credit))
-            previous_was_image = True
-            continue
-        caption = caption_of_line(line)
-        if caption is not None:
-            if previous_was_image and result.images[-1].caption is None:
+        elif caption is not None:
+            if joins and result.images[-1].caption is None:
                 result.images[-1] = result.images[-1].model_copy(update={"caption": caption[0]})
             else:
                 result.images.append(ArticleImage(caption=caption[0], credit=caption[1]))
-            previous_was_image = True
+        previous_image = index
+
+    # Headline: the scraper's title, else the line before the article that reads most like one.
+    if result.title is None:
+        chosen = _choose_headline(lines, first_body, removed)
+        if chosen is None and kept[0] and len(lines) > 1 and not lines[0].endswith(_SENTENCE_END):
+            chosen = (lines[0], None)
+        if chosen is not None:
+            result.title = chosen[0]
+            if chosen[1] is not None:
+                removed.add(chosen[1])
+    if result.title is not None:
+        title_key = comparison_key(result.title)
+        removed.update(index for index, line in enumerate(lines) if comparison_key(line) == title_key)
+
+    # The body: the classifier's lines, and the subheadings between them.
+    body: list[str] = []
+    for index in range(first_body, last_body + 1):
+        line = lines[index]
+        if index in removed:
             continue
-        previous_was_image = False
+        if not kept[index] and not _subheading_between(lines, kept, removed, index):
+            continue
         if body and body[-1] == line:
             continue
         body.append(line)

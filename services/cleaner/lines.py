@@ -1,0 +1,300 @@
+"""Line classifier for scraped text: which lines of a page are the article, which are page furniture.
+
+Two logistic models over language-independent features (`lexicons/line_model.json`, built by
+`build_line_model.py`). The first reads each line with its neighbours: length, sentence punctuation,
+stop-word density in the page's language, capitalised-menu shape, digits, link-like tokens, separators,
+script mixing, repetition in the page and the position relative to the page's densest run of prose. The
+second re-reads every line with the first model's verdicts on the lines around it, so a short line inside
+the article is kept and a long line inside a menu block is not. Pure Python: no numpy at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from newswire.cleaner.debris import is_debris
+from newswire.cleaner.normalize import comparison_key, fold_case
+
+_LEXICONS = Path(__file__).with_name("lexicons")
+_TOKEN = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"[.!?…。！？؟۔][\"'”’»)\]]*$")
+_SENTENCE_MARK = re.compile(r"[.!?…。！？؟۔](?:\s|$)")
+_COMMA = re.compile(r"[,،，、;؛]")
+_LINK_LIKE = re.compile(r"https?://|www\.|\.(?:com|org|net|html?|php)\b|@\w|#\w|\w@\w", re.IGNORECASE)
+_SEPARATOR = re.compile(r"[|•·›»«>/\\–—:]")
+_DIGIT = re.compile(r"\d")
+_YEAR_OR_TIME = re.compile(r"\b(?:19|20)\d\d\b|\b\d{1,2}:\d\d\b")
+_QUOTE_START = re.compile(r"^[\"'“”«‘’„]")
+_GLUED = re.compile(r"[a-zà-ÿ][A-ZÀ-Þ]|[.!?…][A-ZÀ-Þ]")
+_BULLET = re.compile(r"^(?:[-*•▪►▶·–—]|\d{1,2}[.)])\s")
+# Lines of prose (long enough, ending like a sentence) mark the article's region on a page.
+_PROSE_MIN_WORDS = 8
+_PROSE_STOP_DENSITY = 0.25
+_REGION_LINE_COST = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class LineModel:
+    """Weights of the two passes and the decision threshold (see build_line_model.py)."""
+
+    names: tuple[str, ...]
+    first: tuple[tuple[float, ...], float]
+    second: tuple[tuple[float, ...], float]
+    second_names: tuple[str, ...]
+    threshold: float
+
+
+@cache
+def stop_words() -> dict[str, frozenset[str]]:
+    """Most frequent words per language (jusText's stoplists, top entries), case-folded."""
+    data = json.loads((_LEXICONS / "stopwords.json").read_text(encoding="utf-8"))
+    return {language: frozenset(words) for language, words in data["languages"].items()}
+
+
+@cache
+def _all_stop_words() -> frozenset[str]:
+    return frozenset().union(*stop_words().values())
+
+
+@cache
+def line_model() -> LineModel:
+    """Load the shipped weights once per process."""
+    data = json.loads((_LEXICONS / "line_model.json").read_text(encoding="utf-8"))
+
+    def layer(name: str) -> tuple[tuple[float, ...], float]:
+        # Standardisation folded into the weights: w * (x - m) / s == (w / s) * x - w * m / s.
+        part = data[name]
+        weights = [w / s for w, s in zip(part["weights"], part["scale"], strict=True)]
+        bias = float(part["bias"]) - sum(w * m for w, m in zip(weights, part["mean"], strict=True))
+        return tuple(weights), bias
+
+    return LineModel(
+        names=tuple(data["first"]["features"]),
+        first=layer("first"),
+        second=layer("second"),
+        second_names=tuple(data["second"]["features"]),
+        threshold=float(data["threshold"]),
+    )
+
+
+def page_language(tokens: Sequence[Sequence[str]]) -> str | None:
+    """The language whose stop words cover most tokens of the page (None if too few hits)."""
+    counts: Counter[str] = Counter()
+    lists = stop_words()
+    sample = [token for line in tokens for token in line][:3000]
+    for language, words in lists.items():
+        counts[language] = sum(1 for token in sample if token in words)
+    if not counts:
+        return None
+    language, hits = counts.most_common(1)[0]
+    return language if hits >= 3 else None
+
+
+def _script(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return name.split(" ", 1)[0] if name else ""
+
+
+def _scripts(line: str) -> Counter[str]:
+    return Counter(_script(char) for char in line if char.isalpha())
+
+
+def _densest_region(prose_words: Sequence[float]) -> tuple[int, int]:
+    """Start and end (inclusive) of the run of lines with the most prose, less a cost per line (Kadane)."""
+    best, best_span = 0.0, (0, -1)
+    total, start = 0.0, 0
+    for index, words in enumerate(prose_words):
+        gain = words - _REGION_LINE_COST
+        if total <= 0:
+            total, start = gain, index
+        else:
+            total += gain
+        if total > best:
+            best, best_span = total, (start, index)
+    return best_span
+
+
+def _upper_decile(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[int(0.9 * (len(ordered) - 1))] if ordered else 0.0
+
+
+def _line_features(line: str, tokens: list[str], stops: frozenset[str] | None, main_script: str) -> list[float]:
+    words = len(tokens)
+    chars = len(line)
+    folded = [fold_case(token) for token in tokens]
+    union = _all_stop_words()
+    cased = [token for token in tokens if token[:1].isalpha() and token[:1].lower() != token[:1].upper()]
+    capitalised = sum(1 for token in cased if token[:1].isupper())
+    scripts = _scripts(line)
+    letters = sum(scripts.values())
+    digits = len(_DIGIT.findall(line))
+    return [
+        math.log1p(chars),
+        math.log1p(words),
+        1.0 if _SENTENCE_END.search(line) else 0.0,
+        len(_SENTENCE_MARK.findall(line)) / (words + 1),
+        len(_COMMA.findall(line)) / (words + 1),
+        (sum(1 for token in folded if token in stops) / words) if stops and words else 0.0,
+        (sum(1 for token in folded if token in union) / words) if words else 0.0,
+        capitalised / len(cased) if cased else 0.0,
+        1.0 if not cased else 0.0,
+        digits / (chars + 1),
+        1.0 if letters == 0 else 0.0,
+        1.0 if _LINK_LIKE.search(line) else 0.0,
+        len(_SEPARATOR.findall(line)) / (words + 1),
+        1.0 if is_debris(line) else 0.0,
+        1.0 if _BULLET.match(line) else 0.0,
+        1.0 if len(scripts) > 1 else 0.0,
+        1.0 - scripts.get(main_script, 0) / letters if letters else 0.0,
+        1.0 if line.isupper() else 0.0,
+        1.0 if line.rstrip().endswith((":", "：")) else 0.0,
+        1.0 if _YEAR_OR_TIME.search(line) else 0.0,
+        (sum(len(token) for token in tokens) / words) if words else 0.0,
+        1.0 if _QUOTE_START.match(line) else 0.0,
+        1.0 if line.endswith("?") or line.endswith("؟") else 0.0,
+        1.0 if line[:1].islower() else 0.0,
+        len(_GLUED.findall(line)) / (words + 1),
+        (sum(1 for token in cased[:8] if token[:1].isupper()) / len(cased[:8])) if cased else 0.0,
+        1.0 if words <= 2 else 0.0,
+        1.0 if 3 <= words <= 5 else 0.0,
+        1.0 if 6 <= words <= 10 else 0.0,
+        1.0 if 11 <= words <= 25 else 0.0,
+    ]
+
+
+_BASE_NAMES = (
+    "log_chars", "log_words", "sentence_end", "sentence_marks", "commas", "stop_density", "any_stop_density",
+    "capitalised", "caseless", "digit_share", "no_letters", "link_like", "separators", "lexicon_debris", "bullet",
+    "mixed_scripts", "foreign_script", "all_caps", "label_colon", "year_or_time", "mean_word_len", "quote_start",
+    "question", "starts_lower", "glued", "capitalised_start", "words_1_2", "words_3_5", "words_6_10", "words_11_25",
+)  # fmt: skip
+# log_chars, sentence_end, stop_density, capitalised, starts_lower of the lines around
+_NEIGHBOUR_FEATURES = (0, 2, 5, 7, 23)
+_OFFSETS = (-2, -1, 1, 2)
+# The line's own features the second pass reads again besides the first pass's verdicts.
+_SECOND_OWN = (0, 2, 5, 7, 11, 13, 23, 24, 25)
+
+
+def feature_names() -> tuple[str, ...]:
+    """Names of the first pass's features, in order."""
+    names = list(_BASE_NAMES)
+    for offset in _OFFSETS:
+        names.extend(f"{_BASE_NAMES[index]}@{offset:+d}" for index in _NEIGHBOUR_FEATURES)
+    names += ["repeated", "position", "in_region", "log_region_distance", "region_share", "before_region",
+              "log_chars_sq", "prose_window", "chars_vs_page", "stops_vs_page"]  # fmt: skip
+    return tuple(names)
+
+
+def page_features(lines: Sequence[str]) -> list[list[float]]:
+    """First-pass features of every line of a page."""
+    tokens = [_TOKEN.findall(line) for line in lines]
+    folded_tokens = [[fold_case(token) for token in line] for line in tokens]
+    language = page_language(folded_tokens)
+    stops = stop_words().get(language) if language else None
+    script_counts: Counter[str] = Counter()
+    for line in lines[:400]:
+        script_counts.update(_scripts(line))
+    main_script = script_counts.most_common(1)[0][0] if script_counts else ""
+    base = [_line_features(line, toks, stops, main_script) for line, toks in zip(lines, tokens, strict=True)]
+    keys = Counter(comparison_key(line) for line in lines)
+    prose = [
+        float(len(toks)) if len(toks) >= _PROSE_MIN_WORDS and (row[2] or row[5] >= _PROSE_STOP_DENSITY) else 0.0
+        for row, toks in zip(base, tokens, strict=True)
+    ]
+    start, end = _densest_region(prose)
+    region_lines = max(1, end - start + 1)
+    count = len(lines)
+    # Page-relative length and stop-word density, so a short page's prose reads like a long page's prose.
+    long_chars = _upper_decile([row[0] for row in base])
+    dense_stops = _upper_decile([row[5] for row in base])
+    rows: list[list[float]] = []
+    empty = [0.0] * len(_NEIGHBOUR_FEATURES)
+    for index, row in enumerate(base):
+        features = list(row)
+        for offset in _OFFSETS:
+            other = index + offset
+            if 0 <= other < count:
+                features.extend(base[other][feature] for feature in _NEIGHBOUR_FEATURES)
+            else:
+                features.extend(empty)
+        distance = 0 if start <= index <= end else (start - index if index < start else index - end)
+        window = prose[max(0, index - 3) : index + 4]
+        features += [
+            1.0 if keys[comparison_key(lines[index])] > 1 else 0.0,
+            index / count,
+            1.0 if distance == 0 else 0.0,
+            math.log1p(distance),
+            region_lines / count,
+            1.0 if index < start else 0.0,
+            row[0] * row[0],
+            math.log1p(sum(window)),
+            row[0] - long_chars,
+            row[5] - dense_stops,
+        ]
+        rows.append(features)
+    return rows
+
+
+def second_pass_names() -> tuple[str, ...]:
+    """Names of the second pass's features, in order."""
+    return ("p", "p_prev", "p_next", "mean_p_3", "mean_p_8", "in_p_region", "log_p_region_distance",
+            "p_before_region", *(_BASE_NAMES[index] for index in _SECOND_OWN), "p_x_log_chars")  # fmt: skip
+
+
+def second_pass_features(rows: Sequence[Sequence[float]], first: Sequence[float]) -> list[list[float]]:
+    """Second-pass features: each line's own few features plus the first pass's verdicts around it."""
+    count = len(first)
+    start, end = _densest_region([(p - 0.5) * 10 for p in first])
+    result: list[list[float]] = []
+    for index, p in enumerate(first):
+        near = first[max(0, index - 3) : index + 4]
+        wide = first[max(0, index - 8) : index + 9]
+        distance = 0 if start <= index <= end else (start - index if index < start else index - end)
+        row = rows[index]
+        result.append([
+            p,
+            first[index - 1] if index > 0 else 0.0,
+            first[index + 1] if index + 1 < count else 0.0,
+            sum(near) / len(near),
+            sum(wide) / len(wide),
+            1.0 if distance == 0 else 0.0,
+            math.log1p(distance),
+            1.0 if index < start else 0.0,
+            *(row[feature] for feature in _SECOND_OWN),
+            p * row[0],
+        ])  # fmt: skip
+    return result
+
+
+def _logistic(rows: Sequence[Sequence[float]], layer: tuple[tuple[float, ...], float]) -> list[float]:
+    weights, bias = layer
+    scores: list[float] = []
+    for row in rows:
+        z = bias + sum(w * x for x, w in zip(row, weights, strict=True))
+        scores.append(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))))
+    return scores
+
+
+def content_probabilities(lines: Sequence[str]) -> list[float]:
+    """Probability that each line belongs to the article (same order as `lines`)."""
+    if not lines:
+        return []
+    model = line_model()
+    rows = page_features(lines)
+    first = _logistic(rows, model.first)
+    return _logistic(second_pass_features(rows, first), model.second)
+
+
+def article_lines(lines: Sequence[str]) -> list[bool]:
+    """For each line, whether the line classifier keeps it as article text."""
+    threshold = line_model().threshold
+    return [p >= threshold for p in content_probabilities(lines)]
