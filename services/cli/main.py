@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from newswire.cli.sink import sink_app
 from newswire.runtime.settings import Settings, SettingsError, load_settings
 from newswire.stages import PIPELINE, STAGE_NAMES, stage_named
 
@@ -26,6 +27,7 @@ schema_app = typer.Typer(help="The message contract: JSON Schema and AsyncAPI fi
 app.add_typer(schema_app, name="schema")
 dlq_app = typer.Typer(help="Refused entries: list, show, replay, purge.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(sink_app, name="sink")
 
 T = TypeVar("T")
 

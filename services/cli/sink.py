@@ -1,0 +1,148 @@
+"""`newswire sink postgres|webhook`: ready-made subscribers, each with its own consumer group."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+
+from newswire.subscribers.filters import EventFilter
+
+if TYPE_CHECKING:
+    from newswire.runtime.settings import Settings
+    from newswire.subscribers.reader import PublishedReader
+    from newswire.subscribers.sink_support import SinkDeadLetters
+
+sink_app = typer.Typer(
+    help="Deliver published events to PostgreSQL or a webhook, with their own consumer groups.",
+    no_args_is_help=True,
+)
+
+# The filter options every reader accepts (`newswire tail` too): repeat an option for alternatives.
+LanguageOption = Annotated[
+    list[str] | None, typer.Option("--language", "--lang", help="Only this BCP 47 language (repeatable).")
+]
+TopicOption = Annotated[
+    list[str] | None, typer.Option("--topic", help="Only this IPTC Media Topic qcode or its subtopics (repeatable).")
+]
+EntityOption = Annotated[
+    list[str] | None, typer.Option("--entity", help="Only articles mentioning this entity id or name (repeatable).")
+]
+SourceOption = Annotated[
+    list[str] | None, typer.Option("--source", help="Only this source domain (or subdomain) or name (repeatable).")
+]
+StartOption = Annotated[
+    str, typer.Option("--start", help="Where a new consumer group starts: `earliest` or `latest`.")
+]
+
+
+def event_filter(
+    language: list[str] | None, topic: list[str] | None, entity: list[str] | None, source: list[str] | None
+) -> EventFilter:
+    return EventFilter.of(languages=language, topics=topic, entities=entity, sources=source)
+
+
+def _start(value: str) -> Literal["earliest", "latest"]:
+    if value == "earliest":
+        return "earliest"
+    if value == "latest":
+        return "latest"
+    raise typer.BadParameter("--start must be `earliest` or `latest`")
+
+
+@sink_app.command("postgres")
+def sink_postgres(
+    dsn: Annotated[
+        str | None, typer.Option("--dsn", help="PostgreSQL to write to. Default: NEWSWIRE_POSTGRES_DSN.")
+    ] = None,
+    schema: Annotated[str, typer.Option(help="Database schema of the tables (created and migrated).")] = "newswire",
+    group: Annotated[str, typer.Option(help="Consumer group on the published stream.")] = "sink-postgres",
+    language: LanguageOption = None,
+    topic: TopicOption = None,
+    entity: EntityOption = None,
+    source: SourceOption = None,
+    start: StartOption = "earliest",
+    migrate_only: Annotated[bool, typer.Option("--migrate-only", help="Migrate the schema and exit.")] = False,
+) -> None:
+    """Write every published event into PostgreSQL (one row per event, exactly once in effect).
+
+    Batches are written in one transaction and acknowledged after the commit; a redelivered event changes
+    nothing. The schema is created and migrated by the sink.
+    """
+    import psycopg
+
+    from newswire.cli.main import fail, settings_or_exit, with_redis
+    from newswire.subscribers.postgres import PostgresSink, SchemaTooNew, migrate
+    from newswire.subscribers.sink_support import Stopped, stop_on_signals
+
+    settings = settings_or_exit()
+    target = dsn or (settings.postgres_dsn.get_secret_value() if settings.postgres_dsn else None)
+    if not target:
+        raise fail("no PostgreSQL to write to: pass --dsn or set NEWSWIRE_POSTGRES_DSN", code=2)
+    chosen = event_filter(language, topic, entity, source)
+    first = _start(start)
+
+    def run(url: str) -> None:
+        from newswire.subscribers.postgres import connect
+
+        try:
+            if migrate_only:
+                with connect(target) as conn:
+                    applied = migrate(conn, schema)
+                typer.echo(f"schema {schema}: applied migrations {applied or 'none (up to date)'}", err=True)
+                return
+            sink = PostgresSink(_reader(settings, url, group, first), target, schema, chosen,
+                                _dead_letters(settings, url, "postgres", group))
+            applied = sink.prepare()
+        except (psycopg.OperationalError, SchemaTooNew) as exc:
+            raise fail(f"PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
+        _started("postgres", group, chosen, schema=schema, migrations_applied=applied)
+        stop = stop_on_signals()
+        try:
+            sink.run(stop)
+        except Stopped:
+            pass
+        finally:
+            sink.close()
+
+    with_redis(settings, run)
+
+
+def _reader(settings: Settings, url: str, group: str, start: Literal["earliest", "latest"]) -> PublishedReader:
+    import redis
+
+    from newswire.runtime.app import consumer_name
+    from newswire.subscribers.reader import PublishedReader, published_streams
+
+    client = redis.Redis.from_url(url, socket_timeout=settings.block_ms / 1000 + 10)
+    return PublishedReader(
+        client,
+        published_streams(settings),
+        group,
+        consumer_name(settings),
+        batch_size=settings.batch_size,
+        block_ms=settings.block_ms,
+        claim_idle_ms=settings.claim_idle_ms,
+        reclaim_interval_s=settings.reclaim_interval_ms / 1000,
+        start=start,
+    )
+
+
+def _dead_letters(settings: Settings, url: str, sink: str, name: str) -> SinkDeadLetters:
+    import redis
+
+    from newswire.subscribers.sink_support import SinkDeadLetters
+
+    return SinkDeadLetters(redis.Redis.from_url(url), dead_letter_stream(settings, name), sink)
+
+
+def dead_letter_stream(settings: Settings, name: str) -> str:
+    """The dead-letter stream of one sink (one per webhook endpoint)."""
+    return settings.keys.stream(f"sink-dlq:{name}")
+
+
+def _started(sink: str, group: str, chosen: EventFilter, **details: object) -> None:
+    import structlog
+
+    structlog.get_logger("newswire.sink").info("sink_started", sink=sink, group=group, filters=chosen.describe(),
+                                                **details)

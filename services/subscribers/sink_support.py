@@ -1,0 +1,141 @@
+"""What every sink shares: transient-error retries, its dead-letter stream, throughput counts, signals."""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypeVar
+
+import redis
+import structlog
+
+if TYPE_CHECKING:
+    from newswire.subscribers.reader import PublishedEntry
+
+log = structlog.get_logger("newswire.sink")
+
+T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """The sink was asked to stop while waiting to retry; the batch stays unacknowledged."""
+
+
+def backoff_delay(attempt: int, *, base_s: float, cap_s: float) -> float:
+    """Exponential backoff with full jitter: attempt 1 waits up to `base_s`, each next one up to twice more."""
+    return random.uniform(0, min(cap_s, base_s * 2 ** (attempt - 1)))
+
+
+def retry_transient(
+    action: Callable[[], T],
+    stop: threading.Event,
+    *,
+    what: str,
+    errors: tuple[type[BaseException], ...],
+    on_error: Callable[[], None] | None = None,
+    base_s: float = 0.5,
+    cap_s: float = 30.0,
+) -> T:
+    """Run `action` until it succeeds, backing off on `errors` (logged once when they start and once when
+    they end); raise Stopped when `stop` is set while waiting."""
+    attempt = 0
+    while True:
+        try:
+            result = action()
+        except errors as exc:
+            attempt += 1
+            if attempt == 1:
+                log.warning(f"{what}_failing", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            if on_error is not None:
+                on_error()
+            if stop.wait(backoff_delay(attempt, base_s=base_s, cap_s=cap_s)):
+                raise Stopped from exc
+            continue
+        if attempt:
+            log.info(f"{what}_recovered", attempts=attempt + 1)
+        return result
+
+
+class RedisOutage:
+    """Backs off while Redis is unreachable, logging the outage once when it starts and once when it ends."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def failed(self, exc: Exception, stop: threading.Event) -> None:
+        self.attempts += 1
+        if self.attempts == 1:
+            log.warning("redis_unavailable", error=str(exc))
+        stop.wait(backoff_delay(self.attempts, base_s=0.2, cap_s=5.0))
+
+    def recovered(self) -> None:
+        if self.attempts:
+            log.info("redis_available_again", attempts=self.attempts)
+            self.attempts = 0
+
+
+class SinkDeadLetters:
+    """A sink's own dead-letter stream: the original entry's fields plus why it could not be delivered."""
+
+    def __init__(self, client: redis.Redis, stream: str, sink: str) -> None:
+        self.client = client
+        self.stream = stream
+        self.sink = sink
+
+    def add(self, entry: PublishedEntry, *, error_type: str, error: str, attempts: int) -> None:
+        fields: dict[bytes | str, bytes | str] = {name: value for name, value in entry.fields.items()}
+        fields.update(
+            {
+                "sink": self.sink,
+                "error_type": error_type,
+                "error": error,
+                "attempts": str(attempts),
+                "source_stream": entry.stream,
+                "source_id": entry.entry_id,
+                "failed_at": datetime.now(UTC).isoformat(),
+            }
+        )
+        self.client.xadd(self.stream, fields)  # type: ignore[arg-type]
+        log.warning("event_dead_lettered", sink=self.sink, event_id=entry.event_id, error_type=error_type,
+                    error=error, dead_letter_stream=self.stream)
+
+
+@dataclass
+class SinkStats:
+    """Counts of what a sink did, logged every `interval_s` with the rate since the last line."""
+
+    interval_s: float = 10.0
+    written: int = 0
+    skipped: int = 0
+    dead_lettered: int = 0
+    _last_log: float = field(default_factory=time.monotonic)
+    _last_written: int = 0
+
+    def count(self, *, written: int, skipped: int = 0, dead_lettered: int = 0) -> None:
+        self.written += written
+        self.skipped += skipped
+        self.dead_lettered += dead_lettered
+        now = time.monotonic()
+        if now - self._last_log >= self.interval_s:
+            rate = (self.written - self._last_written) / (now - self._last_log)
+            log.info("sink_progress", delivered=self.written, filtered_out=self.skipped,
+                     dead_lettered=self.dead_lettered, per_second=round(rate, 1))
+            self._last_log, self._last_written = now, self.written
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: the sink finishes (or abandons, unacknowledged) its batch and exits."""
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: object) -> None:
+        log.info("sink_stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    return stop
