@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from newswire.cli.ingest import ingest_app
 from newswire.cli.sink import sink_app
 from newswire.runtime.settings import Settings, SettingsError, load_settings
 from newswire.stages import PIPELINE, STAGE_NAMES, stage_named
@@ -28,12 +29,14 @@ app.add_typer(schema_app, name="schema")
 dlq_app = typer.Typer(help="Refused entries: list, show, replay, purge.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(sink_app, name="sink")
+app.add_typer(ingest_app, name="ingest")
 
 T = TypeVar("T")
 
 
-# What `newswire run` accepts: a registered stage, or `all` for every stage in one process.
-RUN_CHOICES: tuple[str, ...] = (*STAGE_NAMES, "all")
+# What `newswire run` accepts: a registered stage, `ingest` (the HTTP ingest API), or `all` for every stage and
+# the ingest API in one process.
+RUN_CHOICES: tuple[str, ...] = (*STAGE_NAMES, "ingest", "all")
 
 
 def _run_choice(value: str) -> str:
@@ -78,7 +81,7 @@ def run(
     stage: Annotated[
         str,
         typer.Argument(
-            help="The stage to run, or `all` for every stage in this process.",
+            help="The stage to run, `ingest` for the HTTP ingest API, or `all` for every stage and the ingest API.",
             metavar="[" + "|".join(RUN_CHOICES) + "]",
             callback=_run_choice,
             show_default=False,
@@ -95,6 +98,11 @@ def run(
     from newswire.runtime.http import PortInUse
 
     settings = settings_or_exit()
+    if stage == "ingest":
+        from newswire.cli.ingest import serve_ingest
+
+        with_redis(settings, lambda url: serve_ingest(settings, url))
+        return
     stages = list(PIPELINE) if stage == "all" else [stage_named(stage)]
 
     def serve(url: str) -> bool:
@@ -102,6 +110,10 @@ def run(
             pipeline = Pipeline(settings, stages, url)
         except PortInUse as exc:
             raise fail(str(exc), code=2) from None
+        if stage == "all":
+            from newswire.cli.ingest import attach_ingest
+
+            attach_ingest(pipeline, settings, url)
         uvloop.run(pipeline.run())
         return pipeline.failed
 
