@@ -282,6 +282,18 @@ def _layer_json(model: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def model_document(model: tuple[dict[str, Any], dict[str, Any], float], about: str) -> dict[str, Any]:
+    """The JSON document `lines.line_model()` reads."""
+    first, second, threshold = model
+    return {
+        "about": about,
+        "command": ".venv/bin/python -m newswire.cleaner.build_line_model",
+        "threshold": threshold,
+        "first": _layer_json(first, feature_names()),
+        "second": _layer_json(second, second_pass_names()),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Rebuild (or with --check, compare) the stop words and the line model."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -309,16 +321,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"dev split (fold {_DEV_FOLD}, {len(dev_ids)} pages; trained on the other {len(train_ids)}): "
           f"P {precision:.4f} R {recall:.4f} F1 {f1:.4f}, threshold {dev_model[2]}")  # fmt: skip
     first, second, threshold = train(corpus, corpus.ids + text_ids)
-    document = {
-        "about": "Line classifier for scraped text (newswire.cleaner.lines), trained on the text dumps of the "
+    about = (
+        "Line classifier for scraped text (newswire.cleaner.lines), trained on the text dumps of the "
         f"{len(corpus.ids)} pages of Scrapinghub's article-extraction benchmark (MIT licence) and "
         f"{len(text_ids)} scraped-text pages of the repository (tests/fixtures/cleaner/text, the demo sample); "
-        f"dev split F1 {f1:.4f} (P {precision:.4f}, R {recall:.4f}) on {len(dev_ids)} held-out pages.",
-        "command": ".venv/bin/python -m newswire.cleaner.build_line_model",
-        "threshold": threshold,
-        "first": _layer_json(first, feature_names()),
-        "second": _layer_json(second, second_pass_names()),
-    }
+        f"dev split F1 {f1:.4f} (P {precision:.4f}, R {recall:.4f}) on {len(dev_ids)} held-out pages."
+    )
+    document = model_document((first, second, threshold), about)
     model_path = _LEXICONS / "line_model.json"
     outputs[model_path] = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
     if args.check:

@@ -24,6 +24,7 @@ from newswire.cleaner.debris import is_debris
 from newswire.cleaner.normalize import comparison_key, fold_case
 
 _LEXICONS = Path(__file__).with_name("lexicons")
+MODEL_PATH = _LEXICONS / "line_model.json"
 _TOKEN = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?…。！？؟۔][\"'”’»)\]]*$")
 _SENTENCE_MARK = re.compile(r"[.!?…。！？؟۔](?:\s|$)")
@@ -67,7 +68,12 @@ def _all_stop_words() -> frozenset[str]:
 @cache
 def line_model() -> LineModel:
     """Load the shipped weights once per process."""
-    data = json.loads((_LEXICONS / "line_model.json").read_text(encoding="utf-8"))
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    if tuple(data["first"]["features"]) != feature_names() or tuple(data["second"]["features"]) != second_pass_names():
+        raise RuntimeError(
+            f"{MODEL_PATH.name} was built for other features; rebuild it: .venv/bin/python -m "
+            "newswire.cleaner.build_line_model"
+        )
 
     def layer(name: str) -> tuple[tuple[float, ...], float]:
         # Standardisation folded into the weights: w * (x - m) / s == (w / s) * x - w * m / s.
