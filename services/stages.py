@@ -37,10 +37,21 @@ def _published_retention(settings: Settings) -> int:
     return settings.published_maxlen
 
 
+def _published_byte_budget(settings: Settings) -> int:
+    return settings.published_max_bytes
+
+
 PIPELINE: tuple[Stage, ...] = (
     Stage("cleaner", input="raw", output="cleaned", processor=_cleaner),
     Stage("enricher", input="cleaned", output="enriched", processor=_enricher),
-    Stage("publisher", input="enriched", output="published", processor=_publisher, retention=_published_retention),
+    Stage(
+        "publisher",
+        input="enriched",
+        output="published",
+        processor=_publisher,
+        retention=_published_retention,
+        retention_bytes=_published_byte_budget,
+    ),
 )
 STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in PIPELINE)
 

@@ -128,17 +128,22 @@ def publish(
         typer.Argument(help="Files (.json, .jsonl, .html, .txt), directories, or `-` for standard input."),
     ],
     source: Annotated[str | None, typer.Option(help="Set `source` on articles that have none.")] = None,
+    durable: Annotated[
+        bool, typer.Option("--durable", help="Return only once a replica has the articles (Redis WAIT).")
+    ] = False,
+    wait_timeout_ms: Annotated[int, typer.Option(help="With --durable: how long to wait for the replica.")] = 5000,
 ) -> None:
-    """Publish articles into the raw stream.
+    """Publish articles into the raw stream (of each article's partition).
 
     A .json file holds one article object or an array of them, .jsonl one object per line;
-    .html files are sent as `html`, .txt files as `text`.
+    .html files are sent as `html`, .txt files as `text`. Refused above the high-water mark.
     """
     import redis
     from rich.progress import Progress
 
     from newswire.cli.sources import SourceError, expand_paths, read_articles
-    from newswire.client import publish_raw
+    from newswire.client import HeadroomExceeded, NotDurable, publish_raw
+    from newswire.runtime.connection import sync_client
 
     settings = settings_or_exit()
     try:
@@ -161,19 +166,33 @@ def publish(
             if progress is not None and task is not None:
                 progress.advance(task)
 
-    def send(url: str) -> tuple[int, list[str]]:
-        client = redis.Redis.from_url(url)
+    def send(url: str) -> tuple[int, list[str], str | None]:
+        client = sync_client(url)
         errors: list[str] = []
         show_progress = len(files) > 1 and sys.stderr.isatty()
+        count, refused = 0, None
         with Progress(transient=True, disable=not show_progress) as progress:
-            count = sum(1 for _ in publish_raw(client, settings.keys, documents(errors, progress)))
+            try:
+                for _entry in publish_raw(client, settings, documents(errors, progress), durable=durable,
+                                          wait_timeout_ms=wait_timeout_ms):
+                    count += 1
+            except HeadroomExceeded as exc:
+                refused = f"refused the rest: {exc}"
+            except NotDurable as exc:
+                count += len(exc.entries)
+                refused = f"not durable: {exc}"
+            except redis.OutOfMemoryError:
+                refused = "refused the rest: Redis is out of memory (maxmemory reached); retry later"
         client.close()
-        return count, errors
+        return count, errors, refused
 
-    count, errors = with_redis(settings, send)
+    count, errors, refused = with_redis(settings, send)
     for error in errors:
         typer.echo(f"newswire: skipped {error}", err=True)
-    typer.echo(f"published {count} article{'s' if count != 1 else ''} to {settings.keys.raw}", err=True)
+    streams = settings.keys.raw if settings.partitions == 1 else f"{settings.partitions} partitions"
+    typer.echo(f"published {count} article{'s' if count != 1 else ''} to {streams}", err=True)
+    if refused:
+        raise fail(refused, code=3)
     if errors:
         raise typer.Exit(1)
 
@@ -200,7 +219,7 @@ def tail(
     event_filter = EventFilter(language=lang, topic=topic, entity=entity)
 
     def follow(url: str) -> None:
-        for event in tail_events(url, settings.keys, from_start=from_start, group=group, count=count,
+        for event in tail_events(url, settings, from_start=from_start, group=group, count=count,
                                  event_filter=event_filter):
             sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
             sys.stdout.flush()
@@ -244,28 +263,29 @@ def stats(
     interval: Annotated[float, typer.Option(help="Seconds between refreshes with --watch.")] = 2.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Per stream and group: length, lag, pending, consumers, oldest pending; DLQ size; throughput."""
+    """Per stream (and partition) and group: length, memory, lag, pending, consumers, oldest pending; DLQ size;
+    throughput; Redis memory used, maxmemory, headroom below the high-water mark and the biggest keys."""
     import time
 
-    import redis
     from rich.console import Console
     from rich.live import Live
 
     from newswire.cli.stats import collect, render
+    from newswire.runtime.connection import sync_client
 
     settings = settings_or_exit()
 
     def show(url: str) -> None:
-        client = redis.Redis.from_url(url, socket_timeout=5)
+        client = sync_client(url, socket_timeout=5)
         if as_json:
-            typer.echo(json.dumps(collect(client, settings.keys)))
+            typer.echo(json.dumps(collect(client, settings)))
         elif not watch:
-            Console().print(render(collect(client, settings.keys)))
+            Console().print(render(collect(client, settings)))
         else:
-            with Live(render(collect(client, settings.keys)), auto_refresh=False) as live:
+            with Live(render(collect(client, settings)), auto_refresh=False) as live:
                 while True:
                     time.sleep(interval)
-                    live.update(render(collect(client, settings.keys)), refresh=True)
+                    live.update(render(collect(client, settings)), refresh=True)
         client.close()
 
     with contextlib.suppress(KeyboardInterrupt):

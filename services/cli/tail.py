@@ -1,4 +1,4 @@
-"""`newswire tail`: read the published stream with a consumer group, as any subscriber would."""
+"""`newswire tail`: read the published streams (every partition) with a consumer group, as any subscriber would."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
-from newswire.client import decode_event
-from newswire.runtime.settings import StreamKeys
+from newswire.client import PublishedReader
+from newswire.runtime.connection import sync_client
+from newswire.runtime.settings import Settings
 
 _BLOCK_MS = 1000
 
@@ -42,47 +41,31 @@ class EventFilter:
 
 def tail_events(
     url: str,
-    keys: StreamKeys,
+    settings: Settings,
     *,
     from_start: bool,
     group: str | None,
     count: int | None,
     event_filter: EventFilter,
 ) -> Iterator[dict[str, Any]]:
-    """Yield published events (acknowledging each after it is yielded) until `count` or interruption."""
-    client = redis.Redis.from_url(url, socket_timeout=_BLOCK_MS / 1000 + 10)
+    """Yield published events of every partition (each acknowledged once yielded) until `count` or interruption."""
+    client = sync_client(url, socket_timeout=_BLOCK_MS / 1000 + 10)
     temporary = group is None
     group_name = group or f"tail-{socket.gethostname()}-{secrets.token_hex(3)}"
-    consumer = f"{socket.gethostname()}-tail"
-    try:
-        client.xgroup_create(keys.published, group_name, id="0" if from_start else "$", mkstream=True)
-    except redis.ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
-        if from_start:
-            client.xgroup_setid(keys.published, group_name, id="0")
+    reader = PublishedReader(client, settings, group_name, f"{socket.gethostname()}-tail", from_start=from_start)
     seen = 0
-    # A named group may hold entries this consumer read but did not acknowledge last time: those first.
-    position = "0"
     try:
         while count is None or seen < count:
             batch = 100 if count is None else min(100, count - seen)
-            reply: Any = client.xreadgroup(
-                group_name, consumer, {keys.published: position}, count=batch, block=_BLOCK_MS
-            )
-            if position == "0" and not (reply and reply[0][1]):
-                position = ">"
-                continue
-            for _stream, entries in reply or []:
-                for entry_id, fields in entries:
-                    event = decode_event(fields)
-                    if event_filter.accepts(event.get("data", {})):
-                        yield event
-                        seen += 1
-                    client.xack(keys.published, group_name, entry_id)
-                    if count is not None and seen >= count:
-                        return
+            for published in reader.read(count=batch, block_ms=_BLOCK_MS):
+                event = published.event()
+                if event_filter.accepts(event.get("data", {})):
+                    yield event
+                    seen += 1
+                reader.ack(published)
+                if count is not None and seen >= count:
+                    return
     finally:
         if temporary:
-            client.xgroup_destroy(keys.published, group_name)
+            reader.destroy_group()
         client.close()

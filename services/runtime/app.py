@@ -1,7 +1,9 @@
 """The composition root: one FastStream application per process, running the chosen stages.
 
-FastStream owns the application's lifecycle (start-up and shutdown hooks, SIGINT/SIGTERM) and the
-Redis connection (its RedisBroker); newswire's own StageWorker owns delivery, because the
+FastStream owns the application's lifecycle (start-up and shutdown hooks, SIGINT/SIGTERM) and holds the
+Redis connection in its broker; the redis-py client itself is newswire's (`newswire.runtime.connection`),
+plugged into the broker's connection slot, so one code path serves a single server, Sentinel
+(`redis+sentinel://`) and Cluster (`redis+cluster://`). newswire's own StageWorker owns delivery, because the
 guarantees in the README ("How delivery works") need batched reads with a per-batch atomic
 acknowledge-and-forward script, reclaim with delivery counts and a dead-letter cap, and a drain
 that hands pending entries over on shutdown, which FastStream's per-message stream subscriber
@@ -17,20 +19,27 @@ import secrets
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from faststream import FastStream
 from faststream.redis import RedisBroker
+from faststream.redis.configs.state import ConnectionState
 from redis.asyncio import Redis
 
+from newswire.runtime.connection import async_client
 from newswire.runtime.delivery import StageProcessor, StageWorker
 from newswire.runtime.http import HealthServer, Heartbeat, ReadinessProbe
 from newswire.runtime.metrics import StageMetrics
 from newswire.runtime.passthrough import PassThroughStage
+from newswire.runtime.pressure import MemoryAlarm, report_memory
 from newswire.runtime.settings import Settings
 from newswire.runtime.stage import Stage
 
 log = structlog.get_logger("newswire.app")
+
+# Tasks that run beside the workers and are cancelled, not drained, at shutdown.
+_HOUSEKEEPING = ("heartbeat", "memory")
 
 
 def build_processor(stage: Stage, settings: Settings) -> StageProcessor:
@@ -58,6 +67,34 @@ def redis_client_options(settings: Settings, url: str) -> dict[str, object]:
     return options
 
 
+class _OwnClient(ConnectionState[Any]):
+    """FastStream's connection slot holding newswire's redis-py client (one server, Sentinel or Cluster)."""
+
+    __slots__ = ("_url",)
+
+    def __init__(self, url: str, options: dict[str, Any]) -> None:
+        super().__init__(options)
+        self._url = url
+
+    async def connect(self) -> Any:
+        if self._client is None:
+            self._client = async_client(self._url, **self._options)
+            self._connected = True
+        return self._client
+
+
+class NewswireBroker(RedisBroker):
+    """A FastStream RedisBroker whose connection is `newswire.runtime.connection.async_client(url)`."""
+
+    def __init__(self, url: str, **options: Any) -> None:
+        self._own_client = _OwnClient(url, options)
+        # FastStream parses this URL for its own records only; the real one (password included) stays private.
+        super().__init__("redis://localhost:6379", specification_url="redis://newswire")
+
+    def _make_connection_state(self, connection_options: dict[str, Any], kwargs: dict[str, Any]) -> Any:
+        return self._own_client
+
+
 @dataclass
 class Pipeline:
     """The stages of this process, their workers and the FastStream app that runs them."""
@@ -77,7 +114,7 @@ class Pipeline:
         self.processors = [build_processor(stage, self.settings) for stage in self.stages]
         for processor in self.processors:
             processor.warm_up()
-        self.broker = RedisBroker(self.redis_url, **redis_client_options(self.settings, self.redis_url))  # type: ignore[arg-type]
+        self.broker = NewswireBroker(self.redis_url, **redis_client_options(self.settings, self.redis_url))
         self.app = FastStream(self.broker, logger=None)
         self.app.after_startup(self._start_workers)
         self.app.on_shutdown(self._drain)
@@ -85,8 +122,11 @@ class Pipeline:
         self.consumer = consumer_name(self.settings)
         # Bound now, before anything starts, so a taken port is one clear error rather than a failed start-up.
         self.heartbeat = Heartbeat()
-        keys = self.settings.keys
-        probe = ReadinessProbe(self.redis_url, [(stage.input_stream(keys), stage.name) for stage in self.stages])
+        self.alarm = MemoryAlarm()
+        groups = [
+            (stage.input_stream(keys), stage.name) for keys in self.settings.partition_keys() for stage in self.stages
+        ]
+        probe = ReadinessProbe(self.redis_url, groups, self.alarm)
         # Only a port the operator chose is worth stopping for; the default one falls back to a free port.
         self.http = HealthServer(
             self.settings.http_host,
@@ -99,13 +139,23 @@ class Pipeline:
     async def _start_workers(self) -> None:
         client: Redis = await self.broker.connect()
         self._tasks.append(asyncio.create_task(self.heartbeat.beat(), name="heartbeat"))
+        interval = self.settings.reclaim_interval_ms / 1000
+        self._tasks.append(asyncio.create_task(report_memory(client, self.settings, interval), name="memory"))
         self.http.start()
+        partitioned = self.settings.partitions > 1
+        # One worker per stage and partition: each waits on its own partition, so all are served alike
+        # and a partition whose Redis node is slow or away holds up no other.
         for stage, processor in zip(self.stages, self.processors, strict=True):
-            worker = StageWorker(client, self.settings, stage, processor, self.consumer, StageMetrics(stage.name))
-            self.workers.append(worker)
-            task = asyncio.create_task(worker.run(), name=f"{stage.name}-worker")
-            task.add_done_callback(self._worker_done)
-            self._tasks.append(task)
+            for keys in self.settings.partition_keys():
+                metrics = StageMetrics(stage.name, keys.partition)
+                worker = StageWorker(
+                    client, self.settings, stage, processor, self.consumer, metrics, keys=keys, alarm=self.alarm
+                )
+                self.workers.append(worker)
+                name = f"{stage.name}-{keys.partition}-worker" if partitioned else f"{stage.name}-worker"
+                task = asyncio.create_task(worker.run(), name=name)
+                task.add_done_callback(self._worker_done)
+                self._tasks.append(task)
         if self.on_ready is not None:
             self.on_ready(client)
 
@@ -121,14 +171,14 @@ class Pipeline:
         """SIGTERM: stop reading, finish and forward the batches in hand, leave the groups."""
         for worker in self.workers:
             worker.stop()
-        worker_tasks = [task for task in self._tasks if task.get_name() != "heartbeat"]
+        worker_tasks = [task for task in self._tasks if task.get_name() not in _HOUSEKEEPING]
         if worker_tasks:
             _done, pending = await asyncio.wait(worker_tasks, timeout=self.settings.shutdown_timeout_s)
             for task in pending:
                 log.warning("worker_drain_timeout", task=task.get_name())
                 task.cancel()
         for task in self._tasks:
-            if task.get_name() == "heartbeat":
+            if task.get_name() in _HOUSEKEEPING:
                 task.cancel()
         self.http.stop()
 

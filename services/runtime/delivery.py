@@ -19,14 +19,15 @@ from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import ClusterDownError, ReadOnlyError, ResponseError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from newswire.errors import ArticleRefused
 from newswire.runtime.logging import flush_logs
 from newswire.runtime.metrics import StageMetrics
-from newswire.runtime.settings import Settings
+from newswire.runtime.pressure import MemoryAlarm, is_out_of_memory
+from newswire.runtime.settings import Settings, StreamKeys
 from newswire.runtime.stage import Stage
 from newswire.runtime.tracing import StageTracer
 
@@ -35,7 +36,13 @@ log = structlog.get_logger("newswire.delivery")
 Fields = dict[bytes, bytes]
 FieldPairs = Sequence[tuple[str | bytes, str | bytes]]
 
-_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+# Redis cannot be reached, or is changing hands: a failover in progress (a primary turned replica answers
+# READONLY; a cluster without a primary for a slot answers CLUSTERDOWN or TRYAGAIN). All are waited out.
+_REDIS_DOWN = (
+    RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, ReadOnlyError, ClusterDownError, TryAgainError
+)
+# Input trimmed at most this often after forwarding, so memory freed by progress is returned promptly.
+_TRIM_INTERVAL_S = 1.0
 
 
 @dataclass(slots=True)
@@ -182,7 +189,11 @@ class StageWorker:
         processor: StageProcessor,
         consumer: str,
         metrics: StageMetrics,
+        *,
+        keys: StreamKeys | None = None,
+        alarm: MemoryAlarm | None = None,
     ) -> None:
+        """One consumer of one partition (`keys`, default the unpartitioned stream set) of a stage."""
         self.redis = redis
         self.settings = settings
         self.processor = processor
@@ -190,16 +201,21 @@ class StageWorker:
         self.group = stage.name
         self.consumer = consumer
         self.metrics = metrics
-        self.keys = keys = settings.keys
+        self.keys = keys = keys or settings.keys
         self.input_stream = stage.input_stream(keys)
         self.output_stream = stage.output_stream(keys)
         self.dlq_stream = keys.dlq
         self.output_maxlen = stage.retention(settings)
+        self.output_max_bytes = stage.retention_bytes(settings)
+        # Processors name revision state under the shared prefix; the state lives in the entry's partition.
+        self._revision_prefixes = (settings.keys.revisions, keys.revisions)
         self.forward_script = ForwardScript(redis)
         self.watch = ConnectionWatch(self.stage)
+        self.alarm = alarm or MemoryAlarm()
         self.tracer = StageTracer(self.stage, settings.otel_enabled)
         self._stopping = asyncio.Event()
-        self._log = log.bind(stage=self.stage, consumer=consumer)
+        self._trimmed_at = 0.0
+        self._log = log.bind(stage=self.stage, consumer=consumer, partition=keys.partition)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -223,6 +239,11 @@ class StageWorker:
                 break
             except _REDIS_DOWN as exc:
                 await self.watch.failed(exc)
+            except ResponseError as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                await self.alarm.refused(self.stage, exc, "create_group")
+        self.alarm.recovered(self.stage)
         self._log.info("worker_started", input=self.input_stream, output=self.output_stream)
         reclaimer = asyncio.create_task(self._reclaim_loop(), name=f"{self.stage}-reclaim")
         try:
@@ -235,11 +256,14 @@ class StageWorker:
                     await self.watch.failed(exc)
                     continue
                 except ResponseError as exc:
+                    if is_out_of_memory(exc):
+                        await self.alarm.refused(self.stage, exc, "read")
+                        continue
                     if "NOGROUP" not in str(exc):
                         raise
                     # The stream or group was deleted under us (e.g. FLUSHALL, or a Redis without AOF restarted).
                     self._log.warning("group_missing_recreating", stream=self.input_stream)
-                    await self.ensure_group()
+                    await self._recreate_group()
                     continue
                 self.watch.succeeded()
                 if batch:
@@ -249,6 +273,16 @@ class StageWorker:
             await reclaimer
             await self._leave_group()
         self._log.info("worker_stopped")
+
+    async def _recreate_group(self) -> None:
+        try:
+            await self.ensure_group()
+        except _REDIS_DOWN as exc:
+            await self.watch.failed(exc)
+        except ResponseError as exc:
+            if not is_out_of_memory(exc):
+                raise
+            await self.alarm.refused(self.stage, exc, "create_group")
 
     # -- the hot path ------------------------------------------------------------------------
 
@@ -290,12 +324,19 @@ class StageWorker:
             try:
                 resolved = await self.processor.resolve(self.redis, outcomes)
                 self.watch.succeeded()
+                self.alarm.recovered(self.stage)
                 return resolved
-            except _REDIS_DOWN as exc:
+            except (*_REDIS_DOWN, ResponseError) as exc:
+                if isinstance(exc, ResponseError) and not isinstance(exc, _REDIS_DOWN) and not is_out_of_memory(exc):
+                    raise
                 if self.stopping and time.monotonic() > deadline:
                     self._log.warning("resolve_abandoned_on_shutdown", entries=len(outcomes))
                     return None
-                await self.watch.failed(exc)
+                if is_out_of_memory(exc):
+                    # E.g. the near-duplicate index write: the entries stay pending until memory frees.
+                    await self.alarm.refused(self.stage, exc, "resolve")
+                else:
+                    await self.watch.failed(exc)
 
     def _process(self, entry: Entry) -> Outcome | None:
         if entry.deliveries > self.settings.max_deliveries:
@@ -332,11 +373,18 @@ class StageWorker:
             ("failed_at", datetime.now(UTC).isoformat()),
         ]
 
+    def _in_partition(self, outcome: Outcome) -> Outcome:
+        """The outcome with its revision key in this worker's partition (the same key when unpartitioned)."""
+        shared, own = self._revision_prefixes
+        if isinstance(outcome, PublishRevision) and shared != own and outcome.revision_key.startswith(shared):
+            outcome.revision_key = own + outcome.revision_key[len(shared) :]
+        return outcome
+
     async def _forward(self, processed: Sequence[_Processed]) -> None:
         items = [
             (
                 item.entry.id,
-                item.outcome,
+                self._in_partition(item.outcome),
                 self._dead_letter_fields(item.entry, item.outcome)
                 if isinstance(item.outcome, Refuse)
                 else item.outcome.fields,
@@ -357,15 +405,51 @@ class StageWorker:
                     items=items,
                 )
                 self.watch.succeeded()
+                self.alarm.recovered(self.stage)
                 break
-            except _REDIS_DOWN as exc:
+            except (*_REDIS_DOWN, ResponseError) as exc:
+                if isinstance(exc, ResponseError) and not isinstance(exc, _REDIS_DOWN) and not is_out_of_memory(exc):
+                    raise
                 # Retrying is safe: the script adds nothing for entries it already acknowledged.
                 if self.stopping and time.monotonic() > deadline:
                     self._log.warning("forward_abandoned_on_shutdown", entries=len(items))
                     return
-                await self.watch.failed(exc)
+                if is_out_of_memory(exc):
+                    await self.alarm.refused(self.stage, exc, "forward")
+                else:
+                    await self.watch.failed(exc)
         for item, status in zip(processed, statuses, strict=True):
             self._record(item, status)
+        await self._trim_if_due()
+
+    async def _trim_if_due(self) -> None:
+        """Trim acknowledged input (and the output to its byte budget) at most once a second, so progress frees memory.
+
+        Trimming never needs memory (XTRIM is allowed at maxmemory); a failure here only delays it to the next batch.
+        """
+        now = time.monotonic()
+        if now - self._trimmed_at < _TRIM_INTERVAL_S:
+            return
+        self._trimmed_at = now
+        try:
+            await trim_processed(self.redis, self.input_stream)
+            await self._trim_output_to_budget()
+        except _REDIS_DOWN as exc:
+            self._log.debug("trim_deferred", error=f"{type(exc).__name__}: {exc}")
+
+    async def _trim_output_to_budget(self) -> None:
+        """Keep the output stream within its byte budget: MEMORY USAGE, then XTRIM MAXLEN ~ to the affordable length."""
+        if not self.output_max_bytes:
+            return
+        used = await self.redis.memory_usage(self.output_stream)
+        if not used or used <= self.output_max_bytes:
+            return
+        length = await self.redis.xlen(self.output_stream)
+        if length <= 1:
+            return
+        keep = max(1, int(length * self.output_max_bytes / used))
+        trimmed = await self.redis.xtrim(self.output_stream, maxlen=keep, approximate=True)
+        self._log.debug("output_trimmed_to_budget", used_bytes=used, kept=keep, trimmed=trimmed)
 
     def _record(self, item: _Processed, status: str) -> None:
         """Count and log one article's outcome: the stage's one line per article."""
@@ -408,9 +492,14 @@ class StageWorker:
                 await self.reclaim_once()
                 await self._remove_departed_consumers()
                 groups = await trim_processed(self.redis, self.input_stream)
+                await self._trim_output_to_budget()
                 await self._refresh_gauges(groups)
             except _REDIS_DOWN as exc:
                 await self.watch.failed(exc)
+            except ResponseError as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                await self.alarm.refused(self.stage, exc, "reclaim")
 
     async def reclaim_once(self) -> int:
         """Claim entries idle longer than the claim idle time (from any consumer) and process them."""
@@ -456,14 +545,12 @@ class StageWorker:
 
     async def _refresh_gauges(self, groups: list[dict[str, Any]]) -> None:
         """Stream length, lag and pending of this stage's group, refreshed with the reclaim loop, not per message."""
-        self.metrics.stream_length.set(await self.redis.xlen(self.input_stream))
+        length = await self.redis.xlen(self.input_stream)
         for group in groups:
             name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
             if name == self.group:
-                self.metrics.group_pending.set(group["pending"])
                 # `lag` exists from Redis 7.0 on; it is None when Redis cannot tell (after deletions).
-                if group.get("lag") is not None:
-                    self.metrics.group_lag.set(group["lag"])
+                self.metrics.set_backlog(length, group.get("lag"), group["pending"])
 
     async def _remove_departed_consumers(self) -> None:
         """Delete consumers that hold nothing and have not read for a while (dead or scaled-down workers)."""

@@ -5,6 +5,11 @@
 -- gets 0 from XACK and adds nothing, so a raw entry yields exactly one output.
 -- Re-running the same call (after a lost reply) is therefore harmless.
 --
+-- XACK is deliberately the script's first write: at maxmemory (noeviction) Redis refuses a
+-- script's first memory-growing write, but not the writes after one that changed data, so a
+-- stage can always acknowledge and forward what Redis already accepted (the pipeline drains
+-- when memory is full, and the trimming that follows frees the input).
+--
 -- KEYS[1] input stream, KEYS[2] output stream, KEYS[3] dead-letter stream,
 -- KEYS[4] this minute's throughput counter of the stage (read by `newswire stats`),
 -- KEYS[5..] revision keys of `pub` entries (same hash tag as the streams).

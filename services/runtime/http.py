@@ -16,8 +16,10 @@ import redis
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from newswire.runtime.connection import sync_client
 from newswire.runtime.logging import flush_logs
 from newswire.runtime.metrics import REGISTRY
+from newswire.runtime.pressure import MemoryAlarm, read_memory_sync
 
 log = structlog.get_logger("newswire.http")
 
@@ -42,11 +44,13 @@ class Heartbeat:
 
 
 class ReadinessProbe:
-    """Ready when Redis answers and every stage's consumer group exists."""
+    """Ready when Redis answers, has memory left, every stage's consumer group exists (on every partition), and
+    no worker of this process is backing off because Redis refused a write for lack of memory."""
 
-    def __init__(self, redis_url: str, groups: Sequence[tuple[str, str]]) -> None:
-        self.client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    def __init__(self, redis_url: str, groups: Sequence[tuple[str, str]], alarm: MemoryAlarm | None = None) -> None:
+        self.client = sync_client(redis_url, socket_timeout=2, socket_connect_timeout=2)
         self.groups = groups
+        self.alarm = alarm
 
     def check(self) -> tuple[bool, str]:
         try:
@@ -55,10 +59,20 @@ class ReadinessProbe:
                 names = {g["name"].decode() for g in self.client.xinfo_groups(stream)}
                 if group not in names:
                     return False, f"consumer group {group} does not exist on {stream}"
+            refused = self.alarm.reason() if self.alarm is not None else None
+            if refused is not None:
+                return False, refused
+            memory = read_memory_sync(self.client)
         except redis.ResponseError as exc:
             return False, f"redis error: {exc}"
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             return False, f"redis unreachable: {type(exc).__name__}"
+        if memory.maxmemory and memory.used_bytes >= memory.maxmemory:
+            where = f" on {memory.node}" if memory.node else ""
+            return False, (
+                f"redis out of memory{where}: {memory.used_bytes} bytes used of {memory.maxmemory} maxmemory; "
+                "new writes are refused while the workers drain"
+            )
         return True, "ready"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -66,22 +68,76 @@ ARTICLE_AGE_SECONDS = Histogram(
     buckets=_AGE_BUCKETS,
     registry=REGISTRY,
 )
-STREAM_LENGTH = Gauge("newswire_stream_length", "Entries in the stage's input stream.", ["stage"], registry=REGISTRY)
+STREAM_LENGTH = Gauge(
+    "newswire_stream_length", "Entries in the stage's input stream (all partitions).", ["stage"], registry=REGISTRY
+)
 GROUP_LAG = Gauge(
-    "newswire_group_lag", "Entries in the input stream not yet delivered to the stage's group.", ["stage"],
+    "newswire_group_lag",
+    "Entries in the input stream not yet delivered to the stage's group (all partitions).",
+    ["stage"],
     registry=REGISTRY,
 )
 GROUP_PENDING = Gauge(
-    "newswire_group_pending", "Entries delivered to the stage's group and not yet acknowledged.", ["stage"],
+    "newswire_group_pending",
+    "Entries delivered to the stage's group and not yet acknowledged (all partitions).",
+    ["stage"],
+    registry=REGISTRY,
+)
+PARTITION_STREAM_LENGTH = Gauge(
+    "newswire_partition_stream_length",
+    "Entries in the stage's input stream of one partition.",
+    ["stage", "partition"],
+    registry=REGISTRY,
+)
+PARTITION_GROUP_LAG = Gauge(
+    "newswire_partition_group_lag",
+    "Entries of one partition's input stream not yet delivered to the stage's group.",
+    ["stage", "partition"],
+    registry=REGISTRY,
+)
+PARTITION_GROUP_PENDING = Gauge(
+    "newswire_partition_group_pending",
+    "Entries of one partition delivered to the stage's group and not yet acknowledged.",
+    ["stage", "partition"],
+    registry=REGISTRY,
+)
+REDIS_OUT_OF_MEMORY = Gauge(
+    "newswire_redis_out_of_memory",
+    "1 while Redis refuses the stage's writes with OOM (maxmemory reached) and the stage backs off.",
+    ["stage"],
+    registry=REGISTRY,
+)
+REDIS_OUT_OF_MEMORY_ERRORS = Counter(
+    "newswire_redis_out_of_memory_errors",
+    "Writes Redis refused with OOM, by operation; each was retried with its entries left pending.",
+    ["stage", "operation"],
+    registry=REGISTRY,
+)
+REDIS_MEMORY_USED = Gauge(
+    "newswire_redis_memory_used_bytes", "Redis used_memory (the fullest primary of a cluster).", registry=REGISTRY
+)
+REDIS_MAXMEMORY = Gauge(
+    "newswire_redis_maxmemory_bytes", "Redis maxmemory (0: no limit) of the node reported above.", registry=REGISTRY
+)
+REDIS_HIGH_WATER = Gauge(
+    "newswire_redis_high_water_bytes",
+    "Memory above which producers refuse new articles (NEWSWIRE_HIGH_WATER_PERCENT of maxmemory; 0: no limit).",
     registry=REGISTRY,
 )
 
 
-class StageMetrics:
-    """The metric children of one stage, resolved once so the hot path does no label lookups."""
+# The latest (length, lag, pending) of every (stage, partition) this process serves, summed per stage.
+_BACKLOG: dict[tuple[str, int | None], tuple[int, int | None, int]] = {}
+_BACKLOG_LOCK = threading.Lock()
 
-    def __init__(self, stage: str) -> None:
+
+class StageMetrics:
+    """The metric children of one stage (and partition), resolved once so the hot path does no label lookups."""
+
+    def __init__(self, stage: str, partition: int | None = None) -> None:
         self.stage = stage
+        self.partition = partition
+        part = "0" if partition is None else str(partition)
         self.processed = ARTICLES_PROCESSED.labels(stage=stage)
         self.dead_lettered = ARTICLES_DEAD_LETTERED
         self.unchanged = ARTICLES_UNCHANGED.labels(stage=stage)
@@ -92,6 +148,21 @@ class StageMetrics:
         self.processing_seconds = PROCESSING_SECONDS.labels(stage=stage)
         self.batch_size = BATCH_SIZE.labels(stage=stage)
         self.article_age_seconds = ARTICLE_AGE_SECONDS.labels(stage=stage)
-        self.stream_length = STREAM_LENGTH.labels(stage=stage)
-        self.group_lag = GROUP_LAG.labels(stage=stage)
-        self.group_pending = GROUP_PENDING.labels(stage=stage)
+        self.partition_stream_length = PARTITION_STREAM_LENGTH.labels(stage=stage, partition=part)
+        self.partition_group_lag = PARTITION_GROUP_LAG.labels(stage=stage, partition=part)
+        self.partition_group_pending = PARTITION_GROUP_PENDING.labels(stage=stage, partition=part)
+
+    def set_backlog(self, length: int, lag: int | None, pending: int) -> None:
+        """Report this partition's input backlog; the stage-wide gauges show the sum over its partitions."""
+        self.partition_stream_length.set(length)
+        self.partition_group_pending.set(pending)
+        if lag is not None:
+            self.partition_group_lag.set(lag)
+        with _BACKLOG_LOCK:
+            _BACKLOG[(self.stage, self.partition)] = (length, lag, pending)
+            rows = [value for (stage, _), value in _BACKLOG.items() if stage == self.stage]
+        STREAM_LENGTH.labels(stage=self.stage).set(sum(row[0] for row in rows))
+        GROUP_PENDING.labels(stage=self.stage).set(sum(row[2] for row in rows))
+        lags = [row[1] for row in rows if row[1] is not None]
+        if lags:
+            GROUP_LAG.labels(stage=self.stage).set(sum(lags))

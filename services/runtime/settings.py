@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -21,7 +22,8 @@ class Settings(BaseSettings):
 
     redis_url: SecretStr | None = Field(
         default=None,
-        description="Redis to use (`redis://`, `rediss://` for TLS, `unix://`). Unset: start an embedded Redis.",
+        description="Redis to use (`redis://`, `rediss://` for TLS, `unix://`, `redis+sentinel://`, "
+        "`redis+cluster://`; see Operations). Unset: start an embedded Redis.",
     )
     data_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("newswire")),
@@ -50,6 +52,22 @@ class Settings(BaseSettings):
     )
     published_maxlen: int = Field(
         default=1_000_000, ge=0, description="Approximate length the published stream is trimmed to; 0 keeps all."
+    )
+    published_max_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Approximate memory the published stream may use (bytes, per partition); 0: no limit.",
+    )
+    partitions: int = Field(
+        default=1, ge=1, le=1024, description="Independent copies of the stream set; articles are routed by identity."
+    )
+    high_water_percent: float = Field(
+        default=80.0, gt=0, le=100, description="Share of Redis `maxmemory` above which new articles are refused (%)."
+    )
+    max_raw_backlog: int = Field(
+        default=0,
+        ge=0,
+        description="Raw entries not yet read by the cleaner above which new articles are refused; 0: no limit.",
     )
     dedup_retention_s: int = Field(
         default=30 * 24 * 3600, ge=60, description="How long re-submission state is kept per article (s)."
@@ -117,20 +135,56 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _known_scheme(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        if value is not None:
+            from newswire.runtime.connection import RedisUrlError, parse_redis_url
+
+            try:
+                parse_redis_url(value.get_secret_value())
+            except RedisUrlError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @property
     def keys(self) -> StreamKeys:
+        """The keys without a partition: the only stream set when `partitions` is 1, else the shared keys."""
         return StreamKeys(self.prefix)
+
+    def partition_keys(self) -> list[StreamKeys]:
+        """The stream set of every partition, in partition order (one set, `settings.keys`, when partitions is 1)."""
+        if self.partitions == 1:
+            return [self.keys]
+        return [StreamKeys(self.prefix, partition) for partition in range(self.partitions)]
+
+    def partition_for(self, identity: str) -> int:
+        """The partition of an article's routing identity (`newswire.client.routing_identity`)."""
+        return partition_for(identity, self.partitions)
+
+    def keys_for(self, identity: str) -> StreamKeys:
+        """The stream set an article with this routing identity is published to."""
+        return self.partition_keys()[self.partition_for(identity)]
+
+
+def partition_for(identity: str, partitions: int) -> int:
+    """Partition of a routing identity: the first 8 bytes of its SHA-256, big-endian, modulo the partition count.
+
+    Stable across processes, hosts and Python versions (unlike `hash()`), so every producer routes a
+    re-submission of an article to the partition that holds its revision state.
+    """
+    if partitions <= 1:
+        return 0
+    digest = hashlib.sha256(identity.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % partitions
 
 
 class StreamKeys:
-    """Stream names. One hash tag for all so a stage's read and write can be one atomic script."""
+    """Stream names. One hash tag per partition, so a stage's read and write can be one atomic script
+    (and, on Redis Cluster, one hash slot): `{newswire}:raw` unpartitioned, `{newswire:<p>}:raw` for partition p.
+    """
 
-    def __init__(self, prefix: str) -> None:
-        self._tag = tag = "{" + prefix + "}"
+    def __init__(self, prefix: str, partition: int | None = None) -> None:
+        self.prefix = prefix
+        self.partition = partition
+        self.tag = self._tag = tag = "{" + prefix + ("" if partition is None else f":{partition}") + "}"
         self.raw = f"{tag}:raw"
         self.cleaned = f"{tag}:cleaned"
         self.enriched = f"{tag}:enriched"

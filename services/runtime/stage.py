@@ -25,7 +25,8 @@ class Stage:
 
     `processor` builds the per-entry work from the settings (it is called once per process, so a
     stage's models load only in the processes that run it); `retention` gives the approximate length
-    the output stream is trimmed to (0 keeps all).
+    the output stream is trimmed to (0 keeps all), `retention_bytes` the approximate memory it may use
+    per partition (0: no byte budget); both apply, whichever trims more.
     """
 
     name: str
@@ -33,6 +34,7 @@ class Stage:
     output: str
     processor: Callable[[Settings], StageProcessor]
     retention: Callable[[Settings], int] = _keep_all
+    retention_bytes: Callable[[Settings], int] = _keep_all
 
     def input_stream(self, keys: StreamKeys) -> str:
         return keys.stream(self.input)
