@@ -1,6 +1,7 @@
-"""Entity-linking benchmark: precision and recall on the gold samples and the hand-annotated articles, and speed.
+"""Entity benchmark: the knowledge-base linker alone and with the trained recogniser, on the gold samples, the
+hand-annotated articles and the recogniser's dev splits (mention-level, per document), then speed and memory.
 
-Run: `.venv/bin/python tests/benchmarks/entities.py`
+Run: `.venv/bin/python tests/benchmarks/entities.py [-v]` (needs ../shared for the articles and dev splits).
 """
 
 from __future__ import annotations
@@ -79,62 +80,138 @@ def report(label: str, counts: dict[str, list[int]]) -> tuple[float, float]:
     return p, r
 
 
+DEV_DOCUMENTS = {"ar": ("anercorp-camel-train",), "en": ("wikigold-en",), "fr": ("winer-fr",)}
+
+
+def _mention_key(text: str) -> str:
+    """A mention's comparison form: folded, and an Arabic conjunction or preposition before the name dropped."""
+    from newswire.enricher.entities.ner import proclitic_length
+
+    key = _fold(text)
+    words = key.split(" ")
+    if words and words[0]:
+        words[0] = words[0][proclitic_length(words[0], set()) :]
+    return " ".join(words)
+
+
+def dev_documents(language: str) -> list[tuple[str, set[tuple[str, str]]]]:
+    """The recogniser's dev split as documents (each block of 50 sentences), with their gold mentions."""
+    from newswire.enricher.entities.build_ner import BLOCK, DEFAULT_DATASETS, load_corpus, spans
+
+    documents = []
+    for name in DEV_DOCUMENTS[language]:
+        dev = load_corpus(DEFAULT_DATASETS, name).dev
+        for first in range(0, len(dev), BLOCK):
+            block = dev[first : first + BLOCK]
+            text = "\n".join(" ".join(token for token, _ in sentence) for sentence in block)
+            gold = set()
+            for sentence in block:
+                tokens = [token for token, _ in sentence]
+                for start, end, label in spans([tag for _, tag in sentence]):
+                    gold.add((_mention_key(" ".join(tokens[start:end])), label))
+            documents.append((text, gold))
+    return documents
+
+
+LABELS = {"PERSON": "PER", "ORG": "ORG", "LOC": "LOC"}
+
+
+def score_documents(linker: Any, language: str, documents: list[tuple[str, set[tuple[str, str]]]]) -> None:
+    """Mention-level precision, recall and F1 per type and untyped (string match per document)."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for text, gold in documents:
+        predicted = {
+            (_mention_key(m.text), LABELS[e.type.value])
+            for e in linker.link(text, language, None)
+            if e.type.value in LABELS
+            for m in e.mentions
+        }
+        for label in ("PER", "ORG", "LOC"):
+            g = {k for k, t in gold if t == label}
+            p = {k for k, t in predicted if t == label}
+            counts[label][0] += len(g & p)
+            counts[label][1] += len(p - g)
+            counts[label][2] += len(g - p)
+        g_any, p_any = {k for k, _ in gold}, {k for k, _ in predicted}
+        counts["untyped"][0] += len(g_any & p_any)
+        counts["untyped"][1] += len(p_any - g_any)
+        counts["untyped"][2] += len(g_any - p_any)
+    for label in ("PER", "ORG", "LOC", "untyped"):
+        tp, fp, fn = counts[label]
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        print(f"  {label:8s} P {p:.3f}  R {r:.3f}  F1 {f:.3f}  (tp {tp}, fp {fp}, fn {fn})")
+
+
 def main() -> None:
-    """Score quality, then time the linker."""
+    """Score quality with and without the recogniser, then time both."""
     process = psutil.Process()
     rss_before = process.memory_info().rss
     started = time.perf_counter()
-    from newswire.enricher.entities import link_entities, load_linker
+    from newswire.enricher.entities import load_linker
+    from newswire.enricher.entities.kb import load_entities, load_lexicon
+    from newswire.enricher.entities.linker import EntityLinker
 
     load_linker()
     load_seconds = time.perf_counter() - started
     rss_added = (process.memory_info().rss - rss_before) / 2**20
     verbose = "-v" in sys.argv
+    kb_only = EntityLinker(load_entities(), load_lexicon(), recogniser=False)
+    with_ner = load_linker()
+    for language in DEV_DOCUMENTS:
+        documents = dev_documents(language)
+        for label, linker in (("knowledge base only", kb_only), ("with recogniser", with_ner)):
+            print(f"\ndev split {language} ({len(documents)} documents), {label}")
+            score_documents(linker, language, documents)
 
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for path in sorted(SAMPLES.glob("*.gold.json")):
-        gold = json.loads(path.read_text(encoding="utf-8"))
-        body = "\n\n".join(gold["cleaned"]["body_paragraphs_in_order"])
-        entities = link_entities(body, language=gold.get("language", "ar"), title=gold["cleaned"].get("title"))
-        errors: list[str] = []
-        score_article(entities, gold["enriched"]["entities"], counts, errors)
-        print(f"{path.name}: {len(entities)} entities")
-        print("\n".join(errors))
-    report("gold samples", counts)
+    linkers = (("knowledge base only", kb_only), ("with recogniser", with_ner))
+    for label, linker in linkers:
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for path in sorted(SAMPLES.glob("*.gold.json")):
+            gold = json.loads(path.read_text(encoding="utf-8"))
+            body = "\n\n".join(gold["cleaned"]["body_paragraphs_in_order"])
+            entities = linker.link(body, gold.get("language", "ar"), gold["cleaned"].get("title"))
+            errors: list[str] = []
+            score_article(entities, gold["enriched"]["entities"], counts, errors)
+            if verbose:
+                print(f"{path.name}: {len(entities)} entities")
+                print("\n".join(errors))
+        report(f"gold samples, {label}", counts)
 
     pages = json.loads(AEB.read_text(encoding="utf-8"))
     annotated = json.loads(ANNOTATED.read_text(encoding="utf-8"))["articles"]
-    counts = defaultdict(lambda: [0, 0, 0])
-    for article in annotated:
-        body = pages[article["id"]]["articleBody"]
-        entities = link_entities(body, language=article["language"])
-        errors = []
-        score_article(entities, article, counts, errors)
-        if verbose:
-            print(f"{article['id'][:10]} ({article['language']}): {len(entities)} entities")
-            print("\n".join(errors))
-    report(f"annotated articles ({len(annotated)})", counts)
+    for label, linker in linkers:
+        counts = defaultdict(lambda: [0, 0, 0])
+        for article in annotated:
+            body = pages[article["id"]]["articleBody"]
+            entities = linker.link(body, article["language"], None)
+            errors = []
+            score_article(entities, article, counts, errors)
+            if verbose:
+                print(f"{article['id'][:10]} ({article['language']}): {len(entities)} entities")
+                print("\n".join(errors))
+        report(f"annotated articles ({len(annotated)}), {label}", counts)
 
     bodies = [page["articleBody"] for page in pages.values() if 5000 <= len(page["articleBody"]) <= 7000]
     sample_gold = json.loads(next(SAMPLES.glob("*.gold.json")).read_text(encoding="utf-8"))
     arabic = "\n\n".join(sample_gold["cleaned"]["body_paragraphs_in_order"])
     bodies.append((arabic * 3)[:6000])
-    timings = []
-    best: dict[int, float] = {}
-    for _ in range(5):
-        for index, body in enumerate(bodies):
-            t0 = time.perf_counter()
-            link_entities(body, language=None)
-            elapsed = (time.perf_counter() - t0) * 1000
-            timings.append(elapsed)
-            best[index] = min(best.get(index, elapsed), elapsed)
     mean_chars = statistics.mean(len(b) for b in bodies)
-    print(f"\nspeed: {len(bodies)} articles of {mean_chars:.0f} chars on average, 5 rounds")
-    print(
-        f"  ms per article: median {statistics.median(timings):.2f}, mean {statistics.mean(timings):.2f}, "
-        f"max {max(timings):.2f}; best of 5 rounds per article, median {statistics.median(best.values()):.2f}"
-    )
-    print(f"  linker load: {load_seconds:.2f} s, resident memory added: {rss_added:.0f} MiB")
+    print(f"\nspeed: {len(bodies)} articles of {mean_chars:.0f} chars on average (5-7 KB), 5 rounds")
+    for label, linker in linkers:
+        timings = []
+        for _ in range(5):
+            for body in bodies:
+                t0 = time.perf_counter()
+                linker.link(body, None, None)
+                timings.append((time.perf_counter() - t0) * 1000)
+        timings.sort()
+        p95 = timings[int(0.95 * (len(timings) - 1))]
+        print(
+            f"  {label}: ms per article median {statistics.median(timings):.2f}, p95 {p95:.2f}, max {timings[-1]:.2f}"
+        )
+    print(f"  linker with recogniser, load: {load_seconds:.2f} s, resident memory added: {rss_added:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ from functools import cache
 from newswire.enricher.entities.cues import CueFinder, Token, tokenize
 from newswire.enricher.entities.kb import KnownEntity, Lexicon, load_entities, load_lexicon
 from newswire.enricher.entities.matcher import ARTICLE, BARE_PREFIXES, AliasMatcher, AliasRef, Span
+from newswire.enricher.entities.ner import RecognisedName, load_recogniser
 from newswire.enricher.entities.normalize import alias_key, is_arabic, normalize_text
+from newswire.enricher.entities.romanize import romanize
 from newswire.schemas.articles import Entity, EntityType, Mention
 
 # A place whose name is also a first name (فلاديمير, Victoria) is read as a person's name when another name-like
@@ -44,9 +46,10 @@ class FoundEntity:
 class EntityLinker:
     """Knowledge base, automaton and word lists, built once per process."""
 
-    def __init__(self, entities: tuple[KnownEntity, ...], lexicon: Lexicon) -> None:
+    def __init__(self, entities: tuple[KnownEntity, ...], lexicon: Lexicon, *, recogniser: bool = True) -> None:
         self.entities = entities
         self.matcher = AliasMatcher(entities, lexicon)
+        self.recogniser = load_recogniser(entities, lexicon, self.matcher) if recogniser else None
         self.cues = CueFinder(lexicon)
         self.terminators = {alias_key(word) for word in lexicon.arabic_name_terminators}
         first_names = {alias_key(name) for name in lexicon.given_names}
@@ -65,13 +68,21 @@ class EntityLinker:
         spans = self.matcher.find(norm, body, offsets)
         found: dict[str, FoundEntity] = {}
         context = self._context_countries(spans)
+        rejected: dict[tuple[int, int], Span] = {}
         for span in spans:
             entity = self._choose(span, norm, body, offsets, tokens, context)
             if entity is not None:
                 self._add(found, entity.id, entity.type, entity.name, entity, (span.start, span.end))
+            else:
+                rejected[span.start, span.end] = span
         covered, person_at = self._coverage(tokens, found)
         for cue in self.cues.find(norm, body, tokens, covered, person_at):
             self._add_cue_find(found, cue.type, norm, body, offsets, cue.start, cue.end)
+        if self.recogniser is not None:
+            names = self.recogniser.recognise(norm, body, offsets, spans)
+            # Longest first, so a full name is in place before its surname alone is met.
+            for name in sorted(names, key=lambda n: (n.start - n.end, n.start)):
+                self._add_recognised(found, name, norm, body, offsets, rejected)
         self._attach_surnames(found, norm, body, offsets, tokens)
         if title:
             self._count_title(found, title)
@@ -197,7 +208,76 @@ class EntityLinker:
             entry.mentions = [m for m in entry.mentions if not (start <= m[0] and m[1] <= end)]
             if not entry.mentions:
                 del found[entry.id]
-        self._add(found, entity_id, entity_type, written, None, (start, end))
+        self._add(found, entity_id, entity_type, romanize(written), None, (start, end))
+
+    def _add_recognised(
+        self,
+        found: dict[str, FoundEntity],
+        name: RecognisedName,
+        norm: str,
+        original: str,
+        offsets: list[int] | None,
+        rejected: dict[tuple[int, int], Span],
+    ) -> None:
+        """Link a recognised name, or add it as a new entity, unless a linked name already covers it differently."""
+        start, end = name.start, name.end
+        word_end = norm.find(" ", start, end)
+        word_end = end if word_end == -1 else word_end
+        for entry in found.values():
+            for m_start, _ in entry.mentions:
+                if start < m_start < word_end:
+                    start = m_start  # the matcher read the clitics of this word ("وللصين" -> "صين")
+        inside: list[FoundEntity] = []
+        for entry in found.values():
+            for m_start, m_end in entry.mentions:
+                if (m_start, m_end) == (start, end) or (m_start <= start and end <= m_end):
+                    return  # already linked, or part of a longer linked name
+                if m_start < end and start < m_end:
+                    if not (start <= m_start and m_end <= end):
+                        return  # overlaps a linked name without containing it: the knowledge base wins
+                    inside.append(entry)
+        if len({entry.id for entry in inside}) > 1 or any(entry.type is EntityType.PERSON for entry in inside):
+            return  # a recognised span across two linked names, or around a linked person: too long
+        if inside and inside[0].type is name.type:
+            # "President Joe Biden" around "Joe Biden": the linked entity takes the longer mention.
+            entry = inside[0]
+            entry.mentions = [m for m in entry.mentions if not (start <= m[0] and m[1] <= end)]
+            entry.mentions.append((start, end))
+            return
+        span = rejected.get((start, end))
+        if span is not None and not inside:
+            # The knowledge base knows this name but doubted it here (a rare place at a sentence start, a first
+            # name that is also a town); the recogniser's reading of the context decides.
+            known = [self.entities[ref.entity] for ref in span.refs if self.entities[ref.entity].type is name.type]
+            if known:
+                best = max(known, key=lambda entity: entity.prior)
+                self._add(found, best.id, best.type, best.name, best, (start, end))
+                return
+        words = norm[start:end].split()
+        if name.type is EntityType.PERSON and len(words) == 1:
+            person = self._person_with_surname(found, norm, words[0])
+            if person is not None:
+                person.mentions.append((start, end))
+                return
+        for entry in inside:
+            entry.mentions = [m for m in entry.mentions if not (start <= m[0] and m[1] <= end)]
+            if not entry.mentions:
+                del found[entry.id]
+        written = _original_slice(original, offsets, start, end)
+        slug = _SLUG_RE.sub("-", norm[start:end]).strip("-")
+        self._add(found, f"nw:{name.type.value.lower()}:{slug}", name.type, romanize(written), None, (start, end))
+
+    @staticmethod
+    def _person_with_surname(found: dict[str, FoundEntity], norm: str, word: str) -> FoundEntity | None:
+        """The person already found whose full name, as written here, ends with `word`."""
+        for entry in found.values():
+            if entry.type is not EntityType.PERSON:
+                continue
+            for m_start, m_end in entry.mentions:
+                words = norm[m_start:m_end].split()
+                if len(words) >= 2 and words[-1] == word:
+                    return entry
+        return None
 
     def _attach_surnames(
         self, found: dict[str, FoundEntity], norm: str, original: str, offsets: list[int] | None, tokens: list[Token]

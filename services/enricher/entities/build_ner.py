@@ -1,0 +1,226 @@
+"""Train the named-entity recogniser's models from the shared NER corpora and write them into the package data.
+
+    .venv/bin/python -m newswire.enricher.entities.build_ner [--datasets DIR] [--out DIR] [--only ar|latin]
+
+Two linear-chain CRF models (CRFsuite, L-BFGS): `ner-ar.crfsuite` for Arabic script and `ner-latin.crfsuite` for
+Latin script (English and French corpora together: capitalisation and shape carry across the two). Every tenth
+block of 50 sentences of each corpus is held out as its dev split (`dev_split`), never trained on; the dev
+figures are printed at the end. The build is deterministic: same corpora, same model bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from newswire.enricher.entities.features import FeatureExtractor
+from newswire.enricher.entities.kb import DATA_DIR, load_entities, load_lexicon
+from newswire.enricher.entities.matcher import AliasMatcher
+
+DEFAULT_DATASETS = Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets" / "ner"
+BLOCK = 50
+DEV_EVERY = 10
+# Corpora per model. The weight repeats a corpus in training: English news-like text is scarce, so the English
+# corpora count twice against the larger French one.
+CORPORA: dict[str, tuple[tuple[str, int], ...]] = {
+    "ar": (("anercorp-camel-train", 3), ("aqmar", 1), ("wikifane-gold", 1)),
+    "latin": (("wikigold-en", 2), ("crossner-politics-en", 2), ("winer-fr", 1)),
+}
+TRAINER_PARAMS = {
+    "c1": 0.05,
+    "c2": 0.01,
+    "max_iterations": 120,
+    "feature.possible_transitions": True,
+}
+# WikiFANE is clitic-segmented ("و مدينة", "عاصمة ها"); newswire is not, so its clitics are glued back on.
+_WIKIFANE_PROCLITICS = frozenset({"و", "ف", "ب", "ل"})
+_WIKIFANE_ENCLITICS = frozenset({"ه", "ها", "هم", "هما", "هن", "نا"})
+
+Sentence = list[tuple[str, str]]
+
+
+@dataclass
+class Split:
+    """A corpus cut into training and dev sentences."""
+
+    name: str
+    train: list[Sentence]
+    dev: list[Sentence]
+
+
+def read_conll(path: Path) -> list[Sentence]:
+    """Sentences of a `token<TAB>tag` file, blank line between sentences."""
+    sentences: list[Sentence] = []
+    current: Sentence = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            if current:
+                sentences.append(current)
+                current = []
+            continue
+        token, _, tag = line.partition("\t")
+        if not tag:
+            raise ValueError(f"{path}: line without a tab-separated tag: {line!r}")
+        current.append((token, tag.strip()))
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def glue_clitics(sentence: Sentence) -> Sentence:
+    """Attach WikiFANE's split proclitics to the next word and pronoun suffixes to the previous one."""
+    out: Sentence = []
+    pending = ""
+    for token, tag in sentence:
+        if token in _WIKIFANE_PROCLITICS and tag == "O":
+            pending += token
+            continue
+        if token in _WIKIFANE_ENCLITICS and tag == "O" and out and out[-1][0][-1:].isalpha() and not pending:
+            out[-1] = (out[-1][0] + token, out[-1][1])
+            continue
+        if pending and token[:1].isalpha():
+            token = pending + token
+        elif pending:
+            out.append((pending, "O"))
+        pending = ""
+        out.append((token, tag))
+    if pending:
+        out.append((pending, "O"))
+    return out
+
+
+def dev_split(name: str, sentences: list[Sentence]) -> Split:
+    """Every tenth block of 50 consecutive sentences is dev: whole passages, so dev names were not seen nearby."""
+    train: list[Sentence] = []
+    dev: list[Sentence] = []
+    for index, sentence in enumerate(sentences):
+        (dev if (index // BLOCK) % DEV_EVERY == DEV_EVERY - 1 else train).append(sentence)
+    return Split(name, train, dev)
+
+
+def load_corpus(datasets: Path, name: str) -> Split:
+    """One corpus from the shared folder, with its dev split."""
+    path = datasets / name / "train.conll"
+    if not path.is_file():
+        raise SystemExit(f"missing training corpus {path}: the shared NER datasets folder is needed to build")
+    sentences = read_conll(path)
+    if name == "wikifane-gold":
+        sentences = [glue_clitics(sentence) for sentence in sentences]
+    return dev_split(name, sentences)
+
+
+def extractor() -> FeatureExtractor:
+    """The feature extractor over the package's knowledge base and word lists."""
+    entities, lexicon = load_entities(), load_lexicon()
+    return FeatureExtractor(entities, lexicon, AliasMatcher(entities, lexicon))
+
+
+def featurise(features: FeatureExtractor, sentence: Sentence) -> list[list[str]]:
+    """The CRF items of one training sentence."""
+    words = [token for token, _ in sentence]
+    return features.sequence(words, features.kb_tags(words))
+
+
+def train(model: str, splits: list[Split], weights: dict[str, int], out: Path) -> Path:
+    """Train one CRF on the training parts of `splits` and write it to `out`."""
+    import pycrfsuite
+
+    features = extractor()
+    trainer = pycrfsuite.Trainer(algorithm="lbfgs", verbose=False)
+    trainer.set_params(TRAINER_PARAMS)
+    count = 0
+    for split in splits:
+        for _ in range(weights[split.name]):
+            for sentence in split.train:
+                trainer.append(featurise(features, sentence), [tag for _, tag in sentence])
+                count += 1
+    path = out / f"ner-{model}.crfsuite"
+    started = time.perf_counter()
+    trainer.train(str(path))
+    print(f"{model}: trained on {count} sentences in {time.perf_counter() - started:.0f} s -> {path.name}")
+    return path
+
+
+def spans(tags: list[str]) -> set[tuple[int, int, str]]:
+    """Entity spans (start, end, label) of an IOB2 sequence; MISC is dropped."""
+    found = set()
+    start, label = -1, ""
+    for index, tag in enumerate([*tags, "O"]):
+        inside = tag.startswith("I-") and tag[2:] == label
+        if start >= 0 and not inside:
+            if label != "MISC":
+                found.add((start, index, label))
+            start = -1
+        if tag.startswith("B-") or (tag.startswith("I-") and not inside):
+            start, label = index, tag[2:]
+    return found
+
+
+def evaluate(path: Path, split: Split) -> dict[str, tuple[int, int, int]]:
+    """Span-level (tp, fp, fn) per type and untyped ("ALL") on the dev sentences."""
+    import pycrfsuite
+
+    features = extractor()
+    tagger = pycrfsuite.Tagger()
+    tagger.open(str(path))
+    counts: Counter[tuple[str, str]] = Counter()
+    for sentence in split.dev:
+        gold = spans([tag for _, tag in sentence])
+        predicted = spans(tagger.tag(featurise(features, sentence)))
+        for label in ("PER", "ORG", "LOC"):
+            g = {s for s in gold if s[2] == label}
+            p = {s for s in predicted if s[2] == label}
+            counts[label, "tp"] += len(g & p)
+            counts[label, "fp"] += len(p - g)
+            counts[label, "fn"] += len(g - p)
+        g_any = {s[:2] for s in gold}
+        p_any = {s[:2] for s in predicted}
+        counts["ALL", "tp"] += len(g_any & p_any)
+        counts["ALL", "fp"] += len(p_any - g_any)
+        counts["ALL", "fn"] += len(g_any - p_any)
+    return {
+        label: (counts[label, "tp"], counts[label, "fp"], counts[label, "fn"]) for label in ("PER", "ORG", "LOC", "ALL")
+    }
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Precision, recall and F1."""
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def report(path: Path, split: Split) -> Iterator[str]:
+    """Dev figures of one model on one corpus, as table rows."""
+    for label, (tp, fp, fn) in evaluate(path, split).items():
+        p, r, f = prf(tp, fp, fn)
+        yield f"| {path.name} | {split.name} dev | {label} | {p:.3f} | {r:.3f} | {f:.3f} | {tp + fn} |"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train the models named by --only (default all), then print their dev figures and checksums."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS, help="the shared NER corpora folder")
+    parser.add_argument("--out", type=Path, default=DATA_DIR, help="where the models are written")
+    parser.add_argument("--only", choices=sorted(CORPORA), action="append", help="build only this model")
+    args = parser.parse_args(argv)
+    rows = ["| model | split | type | P | R | F1 | gold spans |", "|---|---|---|---|---|---|---|"]
+    for model in args.only or sorted(CORPORA):
+        splits = [load_corpus(args.datasets.resolve(), name) for name, _ in CORPORA[model]]
+        path = train(model, splits, dict(CORPORA[model]), args.out)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        print(f"{path.name}: {path.stat().st_size / 2**20:.1f} MiB, sha256 {digest}")
+        for split in splits:
+            rows.extend(report(path, split))
+    print("\n".join(rows))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""Tokens and their features for the named-entity recogniser, shared by training (build_ner) and tagging (ner).
+
+A token's own features depend on its spelling only, so they are computed once per distinct word and cached;
+features that depend on the position (knowledge-base spans, sentence start) are added per occurrence.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from newswire.enricher.entities.kb import KnownEntity, Lexicon
+from newswire.enricher.entities.matcher import AliasMatcher, Span
+from newswire.enricher.entities.normalize import alias_key, is_arabic, normalize_text
+from newswire.schemas.articles import EntityType
+
+# Word-like runs, dotted abbreviations ("U.S."), French elisions ("l'", "qu'") and English "'s" / "n't" are tokens
+# of their own as in the training corpora; any other non-space character is a one-character token.
+TOKEN_RE = re.compile(r"(?:[^\W\d_]\.){2,}|(?<!\w)(?:qu|[ldjmnstc])'(?=\w)|'s\b|\w+(?:-\w+)*|\S")
+# Arabic proclitics, longest first: conjunction (و ف), preposition (ب ل ك), article (ال); ل + ال is written لل.
+_PROCLITICS = tuple(
+    sorted(
+        {c + p + a for c in ("", "و", "ف") for p in ("", "ب", "ل", "ك") for a in ("", "ال")} | {"لل", "ولل", "فلل"},
+        key=len,
+        reverse=True,
+    )
+)
+_MIN_STEM = 2
+# Distinct spellings whose features stay cached: a few days of news vocabulary, a few tens of MB at most.
+_WORD_CACHE = 40_000
+SENTENCE_END = frozenset({".", "!", "?", "؟"})
+TYPE_OF_LABEL = {"PER": EntityType.PERSON, "ORG": EntityType.ORG, "LOC": EntityType.LOC}
+LABEL_OF_TYPE = {EntityType.PERSON: "PER", EntityType.ORG: "ORG", EntityType.LOC: "LOC", EntityType.EVENT: "MISC"}
+
+
+def split_proclitics(word: str) -> tuple[str, str]:
+    """(proclitics, stem) of a normalised Arabic word; the stem keeps at least two letters."""
+    for prefix in _PROCLITICS:
+        if prefix and word.startswith(prefix) and len(word) - len(prefix) >= _MIN_STEM:
+            return prefix, word[len(prefix) :]
+    return "", word
+
+
+def _shape(surface: str) -> str:
+    """Letters as X/x, digits as d, runs collapsed: "McCain" -> "XxXx", "U.S." -> "X.X.", "2024" -> "d"."""
+    out: list[str] = []
+    for ch in surface:
+        if ch.isupper():
+            mark = "X"
+        elif ch.isalpha():
+            mark = "x"
+        elif ch.isdigit():
+            mark = "d"
+        else:
+            mark = ch
+        if not out or out[-1] != mark:
+            out.append(mark)
+    return "".join(out)[:6]
+
+
+@dataclass(frozen=True, slots=True)
+class WordFeatures:
+    """The features of one spelling: its own, and what it contributes as a neighbour at -2, -1, +1, +2."""
+
+    own: tuple[str, ...]
+    prev2: tuple[str, ...]
+    prev: tuple[str, ...]
+    next: tuple[str, ...]
+    next2: tuple[str, ...]
+
+
+class FeatureExtractor:
+    """Word lists (cues, given names) and the knowledge-base matcher that features refer to."""
+
+    def __init__(self, entities: tuple[KnownEntity, ...], lexicon: Lexicon, matcher: AliasMatcher) -> None:
+        self.entities = entities
+        self.matcher = matcher
+        self.cues = frozenset(alias_key(w) for w in (*lexicon.arabic_cues, *lexicon.latin_cues) if " " not in w)
+        first = {alias_key(name) for name in lexicon.given_names}
+        for entity in entities:
+            if entity.type is EntityType.PERSON:
+                for alias in entity.aliases:
+                    key = alias_key(alias)
+                    if " " in key:
+                        first.add(key.split(" ", 1)[0].removeprefix("ال"))
+        self.first_names = frozenset(first)
+        self.word_features = lru_cache(maxsize=_WORD_CACHE)(self._word_features)
+
+    def _word_features(self, surface: str) -> WordFeatures:
+        norm = alias_key(surface)
+        if is_arabic(norm):
+            prefix, stem = split_proclitics(norm)
+            core = stem.removeprefix("ال") if prefix.endswith("ال") or prefix == "لل" else stem
+            own = [f"w={norm}", f"s={stem}", f"p={prefix}", f"s3={core[-3:]}", f"s2={core[-2:]}", f"b2={core[:2]}"]
+            own.append(f"ln={min(len(core), 8)}")
+            key = stem
+            shape = "al" if "ال" in prefix or prefix == "لل" else "ar"
+        else:
+            shape = _shape(surface)
+            own = [f"w={norm}", f"sh={shape}", f"p3={norm[:3]}", f"s3={norm[-3:]}", f"s2={norm[-2:]}"]
+            own.append(f"ln={min(len(norm), 8)}")
+            if surface[:1].isupper() and surface[1:].islower():
+                own.append("title")
+            elif surface.isupper() and len(surface) > 1:
+                own.append("caps")
+            key = norm
+        marks = []
+        if norm in self.cues or key in self.cues:
+            marks.append("cue")
+        if key in self.first_names:
+            marks.append("fn")
+        own.extend(marks)
+        word = f"{key}"
+        return WordFeatures(
+            own=tuple(own),
+            prev2=(f"-2w={word}",),
+            prev=(f"-1w={word}", f"-1sh={shape}", *(f"-1{m}" for m in marks)),
+            next=(f"+1w={word}", f"+1sh={shape}", *(f"+1{m}" for m in marks)),
+            next2=(f"+2w={word}",),
+        )
+
+    def kb_tags(self, words: Sequence[str]) -> list[str]:
+        """Knowledge-base match of each token, as "B-LOC", "I-PER" or "" (tokens joined by single spaces)."""
+        text = " ".join(words)
+        norm, offsets = normalize_text(text)
+        starts, position = [], 0
+        for word in words:
+            starts.append(position)
+            position += len(word) + 1
+        if offsets is not None:  # characters were dropped: map the token offsets into the normalised text
+            where = {original: index for index, original in enumerate(offsets)}
+            starts = [_next_kept(where, s, len(norm)) for s in starts]
+        ends = [*(s - 1 for s in starts[1:]), len(norm)]
+        return self.kb_tags_at(starts, ends, self.matcher.find(norm, text, offsets))
+
+    def kb_tags_at(self, starts: Sequence[int], ends: Sequence[int], spans: Sequence[Span]) -> list[str]:
+        """Knowledge-base match of the tokens at `starts`/`ends`, given the matcher's spans (same offsets)."""
+        tags = [""] * len(starts)
+        for span in spans:
+            best = max(span.refs, key=lambda ref: self.entities[ref.entity].prior)
+            label = LABEL_OF_TYPE[self.entities[best.entity].type]
+            first = index = bisect_left(ends, span.word_start + 1)
+            while index < len(starts) and starts[index] < span.end:
+                tags[index] = ("B-" if index == first else "I-") + label
+                index += 1
+        return tags
+
+    def sequence(self, surfaces: Sequence[str], kb: Sequence[str]) -> list[list[str]]:
+        """The feature lists of one sentence."""
+        words = [self.word_features(surface) for surface in surfaces]
+        count = len(words)
+        items: list[list[str]] = []
+        for index, word in enumerate(words):
+            features = list(word.own)
+            if index:
+                features.extend(words[index - 1].prev)
+                if kb[index - 1]:
+                    features.append("-1kb=" + kb[index - 1])
+                if index > 1:
+                    features.extend(words[index - 2].prev2)
+            else:
+                features.append("BOS")
+            if index + 1 < count:
+                features.extend(words[index + 1].next)
+                if kb[index + 1]:
+                    features.append("+1kb=" + kb[index + 1])
+                if index + 2 < count:
+                    features.extend(words[index + 2].next2)
+            else:
+                features.append("EOS")
+            if kb[index]:
+                features.append("kb=" + kb[index])
+            items.append(features)
+        return items
+
+
+def _next_kept(where: dict[int, int], position: int, length: int) -> int:
+    while position not in where and position < length + len(where):
+        position += 1
+    return where.get(position, length)

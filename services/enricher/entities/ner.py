@@ -1,0 +1,201 @@
+"""The trained named-entity recogniser: CRF models over word, shape, clitic and knowledge-base features.
+
+`recognise` returns name spans (offsets into the normalised text) with their type; the linker decides which
+knowledge-base entity each one is. A name recognised once is recognised at its other occurrences in the article.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from newswire.enricher.entities.features import (
+    SENTENCE_END,
+    TOKEN_RE,
+    TYPE_OF_LABEL,
+    FeatureExtractor,
+    split_proclitics,
+)
+from newswire.enricher.entities.kb import DATA_DIR, KnownEntity, Lexicon
+from newswire.enricher.entities.matcher import ARTICLE, AliasMatcher, Span
+from newswire.schemas.articles import EntityType
+
+MODEL_FILES = {"ar": "ner-ar.crfsuite", "latin": "ner-latin.crfsuite"}
+# The conjunction and prepositions written on a name; the article stays part of it (والصين -> الصين).
+_SENTENCE_END_CHARS = "".join(SENTENCE_END)
+_BARE = ("وب", "ول", "وك", "فب", "فل", "فك", "و", "ف", "ب", "ل", "ك")
+
+
+class ModelMissing(RuntimeError):
+    """A model file is not in the package data (rebuild it with build_ner)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecognisedName:
+    """A name the recogniser found: [start, end) in the normalised text, and its type."""
+
+    start: int
+    end: int
+    type: EntityType
+
+
+def _is_arabic_char(ch: str) -> bool:
+    return "\u0600" <= ch <= "\u06ff"
+
+
+class NamedEntityRecogniser:
+    """One CRF tagger per script, sharing one feature extractor."""
+
+    def __init__(self, features: FeatureExtractor, models: dict[str, Path]) -> None:
+        import pycrfsuite
+
+        self.features = features
+        self.taggers: dict[str, Any] = {}
+        for script, path in models.items():
+            if not path.is_file():
+                raise ModelMissing(
+                    f"the recogniser model {path.name} is missing from {path.parent}; rebuild it with "
+                    "`python -m newswire.enricher.entities.build_ner`"
+                )
+            tagger = pycrfsuite.Tagger()
+            tagger.open(str(path))
+            self.taggers[script] = tagger
+
+    def recognise(
+        self, norm: str, original: str, offsets: list[int] | None, kb_spans: Sequence[Span]
+    ) -> list[RecognisedName]:
+        """Names in `norm` (the normalised form of `original`), in text order, consistent across the article."""
+        spans = [match.span() for match in TOKEN_RE.finditer(norm)]
+        if not spans:
+            return []
+        starts = [start for start, _ in spans]
+        ends = [end for _, end in spans]
+        if offsets is None:
+            surfaces = [original[start:end] for start, end in spans]
+        else:
+            surfaces = [original[offsets[start] : offsets[end - 1] + 1] for start, end in spans]
+        kb = self.features.kb_tags_at(starts, ends, kb_spans)
+        labels: list[str] = []
+        for first, last in self._sentences(norm, original, offsets, starts, ends):
+            arabic = sum(1 for start in starts[first:last] if "\u0600" <= norm[start] <= "\u06ff")
+            tagger = self.taggers["ar" if arabic * 2 > last - first else "latin"]
+            labels.extend(tagger.tag(self.features.sequence(surfaces[first:last], kb[first:last])))
+        runs = _runs(labels)
+        if not runs:
+            return []
+        words = [norm[start:end] for start, end in spans]
+        runs = _consistent(runs, words, surfaces)
+        vocabulary = set(words)
+        return [_name(norm, starts[first], ends[last - 1], label, vocabulary) for first, last, label in runs]
+
+    @staticmethod
+    def _sentences(
+        norm: str, original: str, offsets: list[int] | None, starts: list[int], ends: list[int]
+    ) -> list[tuple[int, int]]:
+        """Token ranges of sentences: after . ! ? and at a line break."""
+        breaks = {
+            index + 1
+            for index, (start, end) in enumerate(zip(starts, ends, strict=True))
+            if end - start == 1 and norm[start] in _SENTENCE_END_CHARS
+        }
+        position = original.find("\n")
+        while position != -1:
+            at = position if offsets is None else bisect_left(offsets, position)
+            breaks.add(bisect_left(starts, at))
+            position = original.find("\n", position + 1)
+        found, first = [], 0
+        for index in sorted(breaks):
+            if first < index <= len(starts):
+                found.append((first, index))
+                first = index
+        if first < len(starts):
+            found.append((first, len(starts)))
+        return found
+
+
+def _consistent(runs: list[tuple[int, int, str]], words: list[str], surfaces: list[str]) -> list[tuple[int, int, str]]:
+    """Tag every other occurrence of a recognised name, with the type most of its occurrences got."""
+    keys = [_word_key(word) for word in words]
+    votes: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    for first, last, label in runs:
+        votes[tuple(keys[first:last])][label] += 1
+    by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for name in sorted(votes, key=len, reverse=True):
+        by_first[name[0]].append(name)
+    taken = bytearray(len(words))
+    for first, last, _ in runs:
+        taken[first:last] = b"\x01" * (last - first)
+    extra = []
+    for index, key in enumerate(keys):
+        if key not in by_first or taken[index]:
+            continue
+        # A capital letter is what makes a Latin-script word a name ("Bush" and "bush").
+        if not _is_arabic_char(words[index][0]) and not surfaces[index][:1].isupper():
+            continue
+        for name in by_first[key]:
+            end = index + len(name)
+            if tuple(keys[index:end]) == name and not any(taken[index:end]):
+                extra.append((index, end, ""))
+                taken[index:end] = b"\x01" * len(name)
+                break
+    merged = sorted(runs + extra)
+    return [(first, last, votes[tuple(keys[first:last])].most_common(1)[0][0]) for first, last, _ in merged]
+
+
+@lru_cache(maxsize=40_000)
+def _word_key(word: str) -> str:
+    """A word without its Arabic conjunction and preposition, so "وبيسكوف" is another occurrence of "بيسكوف"."""
+    if not _is_arabic_char(word[0]):
+        return word
+    prefix, stem = split_proclitics(word)
+    return ARTICLE + stem if prefix.endswith(ARTICLE) or prefix.endswith("لل") else stem
+
+
+def _name(norm: str, start: int, end: int, label: str, vocabulary: set[str]) -> RecognisedName:
+    if _is_arabic_char(norm[start]):
+        first_word_end = norm.find(" ", start, end)
+        start += proclitic_length(norm[start : end if first_word_end == -1 else first_word_end], vocabulary)
+    return RecognisedName(start, end, TYPE_OF_LABEL[label])
+
+
+def proclitic_length(word: str, vocabulary: set[str]) -> int:
+    """Letters of a conjunction or preposition before a name: only when what remains is itself a word we know
+    (it starts with the article, or the article uses it bare), since many names start with و ب ل ف ك (وليد, لبنان)."""
+    for prefix in _BARE:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 2:
+            rest = word[len(prefix) :]
+            if rest.startswith(ARTICLE) or rest in vocabulary:
+                return len(prefix)
+    return 0
+
+
+def _runs(labels: list[str]) -> list[tuple[int, int, str]]:
+    """(first, last + 1, label) of each PER/ORG/LOC run in IOB2 labels; MISC is trained on but not returned."""
+    found = []
+    start, current = -1, ""
+    for index, tag in enumerate([*labels, "O"]):
+        inside = tag.startswith("I-") and tag[2:] == current
+        if start >= 0 and not inside:
+            if current in TYPE_OF_LABEL:
+                found.append((start, index, current))
+            start = -1
+        if tag[:2] in ("B-", "I-") and not inside:
+            start, current = index, tag[2:]
+    return found
+
+
+def model_paths(directory: Path = DATA_DIR) -> dict[str, Path]:
+    """Where the models are in the package data."""
+    return {script: directory / name for script, name in MODEL_FILES.items()}
+
+
+def load_recogniser(
+    entities: tuple[KnownEntity, ...], lexicon: Lexicon, matcher: AliasMatcher
+) -> NamedEntityRecogniser:
+    """Load both models from the package data, with features over the linker's knowledge base and matcher."""
+    return NamedEntityRecogniser(FeatureExtractor(entities, lexicon, matcher), model_paths())

@@ -1,0 +1,147 @@
+"""The trained recogniser: names in no list, consistency across an article, new entities, its model files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import newswire
+from newswire.enricher.entities import link_entities, load_linker
+from newswire.enricher.entities.build_ner import dev_split, glue_clitics, spans
+from newswire.enricher.entities.features import TOKEN_RE, split_proclitics
+from newswire.enricher.entities.kb import load_entities, load_lexicon
+from newswire.enricher.entities.linker import EntityLinker
+from newswire.enricher.entities.ner import MODEL_FILES, ModelMissing, NamedEntityRecogniser, model_paths
+from newswire.enricher.entities.normalize import normalize_text
+from newswire.enricher.entities.romanize import romanize
+from newswire.schemas.articles import Entity, EntityType
+
+# Invented names, in sentences written for these tests: none is in the knowledge base or the training corpora.
+ENGLISH = (
+    "Halvard Ostrem, the chief executive of a shipping firm, told reporters on Monday that 300 jobs would go. "
+    "Senator Marisol Quintanar-Vidal met officials of the Kestrel Valley Water Authority on Thursday. "
+    "Ostrem said the decision was painful."
+)
+FRENCH = (
+    "Le maire de Valbrune, Étienne Marchadier, a rencontré mardi les dirigeants de la région. "
+    "Marchadier a annoncé un plan de relance."
+)
+ARABIC = (
+    "قال وزير الخارجية الفنلندي يوهانس كورتيلاينن إن بلاده ستدعم المبادرة. "
+    "وأضاف كورتيلاينن في مؤتمر صحفي في هلسنكي أن المحادثات ستستمر."
+)
+
+
+def _by_written(entities: list[Entity]) -> dict[str, Entity]:
+    return {mention.text: entity for entity in entities for mention in entity.mentions}
+
+
+def test_unseen_english_names_are_recognised_and_surnames_join() -> None:
+    found = _by_written(link_entities(ENGLISH, language="en"))
+    ostrem = found["Halvard Ostrem"]
+    assert ostrem.type is EntityType.PERSON and ostrem.id == "nw:person:halvard-ostrem"
+    assert [m.text for m in ostrem.mentions] == ["Halvard Ostrem", "Ostrem"]
+    assert found["Marisol Quintanar-Vidal"].type is EntityType.PERSON
+    assert found["Kestrel Valley Water Authority"].type is EntityType.ORG
+
+
+def test_unseen_french_names_are_recognised() -> None:
+    found = _by_written(link_entities(FRENCH, language="fr"))
+    assert found["Étienne Marchadier"].type is EntityType.PERSON
+    assert found["Marchadier"] is found["Étienne Marchadier"]
+    assert found["Valbrune"].type is EntityType.LOC
+
+
+def test_unseen_arabic_name_is_a_new_entity_with_a_romanised_name() -> None:
+    entities = link_entities(ARABIC, language="ar")
+    person = _by_written(entities)["يوهانس كورتيلاينن"]
+    assert person.type is EntityType.PERSON and person.wikidata_id is None
+    assert person.id == "nw:person:يوهانس-كورتيلاينن"
+    assert person.name == romanize("يوهانس كورتيلاينن") and person.name.isascii()
+    assert person.name_local == "يوهانس كورتيلاينن"
+    assert [m.text for m in person.mentions] == ["يوهانس كورتيلاينن", "كورتيلاينن"]
+    assert "Q1757" in {entity.id for entity in entities}  # Helsinki still comes from the knowledge base
+
+
+def test_the_recogniser_finds_what_the_knowledge_base_alone_misses() -> None:
+    kb_only = EntityLinker(load_entities(), load_lexicon(), recogniser=False)
+    arabic = "وصل يوهانس كورتيلاينن إلى هلسنكي أمس، وقال كورتيلاينن إن المحادثات ستستمر."
+    for text, language in ((ENGLISH, "en"), (FRENCH, "fr"), (arabic, "ar")):
+        alone = {m.text for e in kb_only.link(text, language, None) for m in e.mentions}
+        recognised = {m.text for e in link_entities(text, language=language) for m in e.mentions}
+        assert alone < recognised, language
+
+
+def test_a_name_recognised_once_is_recognised_everywhere() -> None:
+    recogniser = load_linker().recogniser
+    assert recogniser is not None
+    # The second sentence alone gives the tagger little to go on; the first one names Dravik in full.
+    text = "Investigators questioned Pavel Dravik in Lisbon on Friday.\nThe statement by Dravik was short."
+    norm, offsets = normalize_text(text)
+    found = recogniser.recognise(norm, text, offsets, load_linker().matcher.find(norm, text, offsets))
+    names = {norm[name.start : name.end]: name.type for name in found}
+    assert names["pavel dravik"] is EntityType.PERSON
+    assert "dravik" in names
+
+
+def test_arabic_name_with_proclitics_is_the_same_name() -> None:
+    text = "التقى يوهانس كورتيلاينن وفدا من الحكومة. وقال مسؤولون إن لكورتيلاينن رأيا آخر."
+    person = _by_written(link_entities(text, language="ar"))["يوهانس كورتيلاينن"]
+    assert [m.text for m in person.mentions] == ["يوهانس كورتيلاينن", "كورتيلاينن"]
+
+
+def test_models_ship_in_the_package_and_load_without_the_workbench(tmp_path: Path) -> None:
+    package = Path(newswire.__file__).resolve().parent
+    paths = model_paths()
+    assert set(paths) == set(MODEL_FILES)
+    total = 0
+    for path in paths.values():
+        assert path.resolve().is_relative_to(package) and path.is_file()
+        total += path.stat().st_size
+    assert total <= 40 * 2**20
+    # A fresh interpreter in an empty directory: nothing but the installed package is at hand.
+    script = (
+        "from newswire.enricher.entities import link_entities as link;"
+        "print(sorted(e.type.value for e in link('Halvard Ostrem met Marisol Quintanar-Vidal.', language='en')))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "['PERSON', 'PERSON']"
+
+
+def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:
+    linker = load_linker()
+    assert linker.recogniser is not None
+    with pytest.raises(ModelMissing, match=r"ner-ar\.crfsuite is missing.*build_ner"):
+        NamedEntityRecogniser(linker.recogniser.features, model_paths(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("name", "romanised"),
+    [("بيسكوف", "Biskuf"), ("عبد الله", "Abd Allah"), ("الرياض", "al-Riyad"), ("علي", "Ali"), ("Peskov", "Peskov")],
+)
+def test_romanize(name: str, romanised: str) -> None:
+    assert romanize(name) == romanised
+
+
+def test_tokens_follow_the_training_corpora() -> None:
+    norm = normalize_text("The U.S. envoy's visit, l'accord de Genève — والصين.")[0]
+    assert TOKEN_RE.findall(norm) == [
+        "the", "u.s.", "envoy", "'s", "visit", ",", "l'", "accord", "de", "geneve", "-", "والصين", ".",
+    ]  # fmt: skip
+    assert split_proclitics("والصين") == ("وال", "صين")
+    assert split_proclitics("بوتين") == ("ب", "وتين")  # the tagger also sees the whole word
+    assert split_proclitics("لي") == ("", "لي")
+
+
+def test_build_helpers() -> None:
+    assert glue_clitics([("و", "O"), ("مدينة", "O"), ("جوبا", "B-LOC"), ("عاصمة", "O"), ("ها", "O")]) == [
+        ("ومدينة", "O"),
+        ("جوبا", "B-LOC"),
+        ("عاصمةها", "O"),
+    ]
+    assert spans(["B-PER", "I-PER", "O", "B-MISC", "I-LOC", "B-ORG"]) == {(0, 2, "PER"), (4, 5, "LOC"), (5, 6, "ORG")}
+    split = dev_split("x", [[("a", "O")]] * 1000)
+    assert len(split.dev) == 100 and len(split.train) == 900
