@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from newswire.cli.ingest import ingest_app
+from newswire.cli.ingest import ingest_app
 from newswire.cli.sink import sink_app
 from newswire.runtime.settings import Settings, SettingsError, load_settings
 from newswire.stages import PIPELINE, STAGE_NAMES, stage_named
@@ -29,6 +30,7 @@ app.add_typer(schema_app, name="schema")
 dlq_app = typer.Typer(help="Refused entries: list, show, replay, purge.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(sink_app, name="sink")
+app.add_typer(ingest_app, name="ingest")
 app.add_typer(ingest_app, name="ingest")
 
 T = TypeVar("T")
