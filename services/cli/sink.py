@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -31,6 +33,9 @@ EntityOption = Annotated[
 SourceOption = Annotated[
     list[str] | None, typer.Option("--source", help="Only this source domain (or subdomain) or name (repeatable).")
 ]
+FormatOption = Annotated[
+    str, typer.Option("--format", help="`json`: each event as a JSON object; `ninjs`: an IPTC ninjs 2.2 item.")
+]
 StartOption = Annotated[
     str, typer.Option("--start", help="Where a new consumer group starts: `earliest` or `latest`.")
 ]
@@ -39,7 +44,20 @@ StartOption = Annotated[
 def event_filter(
     language: list[str] | None, topic: list[str] | None, entity: list[str] | None, source: list[str] | None
 ) -> EventFilter:
-    return EventFilter.of(languages=language, topics=topic, entities=entity, sources=source)
+    return EventFilter(language=language, topic=topic, entity=entity, source=source)
+
+
+def renderer(output: str) -> Callable[[dict[str, Any]], str]:
+    """How `--format` prints an event (attributes plus parsed `data`)."""
+    import json
+
+    if output == "json":
+        return lambda event: json.dumps(event, ensure_ascii=False)
+    if output == "ninjs":
+        from newswire.subscribers.ninjs import to_ninjs
+
+        return lambda event: json.dumps(to_ninjs(event), ensure_ascii=False)
+    raise typer.BadParameter(f"--format must be `json` or `ninjs`, not {output!r}")
 
 
 def _start(value: str) -> Literal["earliest", "latest"]:
@@ -106,6 +124,92 @@ def sink_postgres(
             sink.close()
 
     with_redis(settings, run)
+
+
+@sink_app.command("webhook")
+def sink_webhook(
+    url: Annotated[str, typer.Option("--url", help="Endpoint the events are POSTed to (http:// or https://).")],
+    secret: Annotated[
+        str | None,
+        typer.Option("--secret", envvar="NEWSWIRE_WEBHOOK_SECRET",
+                     help="Signing secret (`whsec_<base64>` or any string); unsigned without it."),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Endpoint name: its consumer group is `webhook-<name>`, its dead letters "
+                                      "`sink-dlq:webhook-<name>`. Default: host and a hash of the URL.")
+    ] = None,
+    output: FormatOption = "json",
+    language: LanguageOption = None,
+    topic: TopicOption = None,
+    entity: EntityOption = None,
+    source: SourceOption = None,
+    start: StartOption = "earliest",
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each response.")] = 10.0,
+    max_attempts: Annotated[int, typer.Option(help="Attempts before an event goes to the dead-letter stream.")] = 6,
+    backoff: Annotated[float, typer.Option(help="First retry delay (s); doubled per attempt, with jitter.")] = 0.5,
+    backoff_cap: Annotated[float, typer.Option(help="Longest retry delay (s).")] = 60.0,
+    concurrency: Annotated[int, typer.Option(help="Articles delivered in parallel (each in order).")] = 8,
+) -> None:
+    """POST every published event to a webhook: CloudEvents HTTP binary mode, signed, retried, in order per article.
+
+    `--format ninjs` sends the article as an IPTC ninjs 2.2 item instead of the v1 JSON.
+    """
+    from urllib.parse import urlsplit
+
+    from newswire.cli.main import fail, settings_or_exit, with_redis
+    from newswire.subscribers.sink_support import Stopped, stop_on_signals
+    from newswire.subscribers.webhook import DeliveryPolicy, WebhookEndpoint, WebhookSink
+
+    settings = settings_or_exit()
+    target = urlsplit(url)
+    if target.scheme not in {"http", "https"} or not target.hostname:
+        raise fail(f"--url must be an http:// or https:// address, not {url!r}", code=2)
+    if max_attempts < 1 or concurrency < 1 or timeout <= 0 or backoff < 0 or backoff_cap < backoff:
+        raise fail("--max-attempts and --concurrency must be at least 1, --timeout positive, "
+                   "and 0 <= --backoff <= --backoff-cap", code=2)
+    render, dataschema = _webhook_body(output)
+    endpoint_name = name or f"{target.hostname}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
+    group = f"webhook-{endpoint_name}"
+    chosen = event_filter(language, topic, entity, source)
+    first = _start(start)
+    policy = DeliveryPolicy(timeout_s=timeout, max_attempts=max_attempts, backoff_base_s=backoff,
+                            backoff_cap_s=backoff_cap)
+
+    def run(redis_url: str) -> None:
+        sink = WebhookSink(
+            _reader(settings, redis_url, group, first),
+            WebhookEndpoint(url, secret, policy, concurrency),
+            chosen,
+            _dead_letters(settings, redis_url, "webhook", group),
+            concurrency=concurrency,
+            render=render,
+            dataschema=dataschema,
+        )
+        sink.prepare()
+        _started("webhook", group, chosen, url=url, signed=secret is not None, format=output,
+                 dead_letters=dead_letter_stream(settings, group))
+        stop = stop_on_signals()
+        try:
+            sink.run(stop)
+        except Stopped:
+            pass
+        finally:
+            sink.close()
+
+    with_redis(settings, run)
+
+
+def _webhook_body(output: str) -> tuple[Callable[[dict[str, Any]], bytes] | None, str | None]:
+    """What `--format` sends as the body, and the `ce-dataschema` that then describes it."""
+    if output == "json":
+        return None, None
+    if output == "ninjs":
+        import json
+
+        from newswire.subscribers.ninjs import NINJS_SCHEMA, to_ninjs
+
+        return (lambda event: json.dumps(to_ninjs(event), ensure_ascii=False).encode()), NINJS_SCHEMA
+    raise typer.BadParameter(f"--format must be `json` or `ninjs`, not {output!r}")
 
 
 def _reader(settings: Settings, url: str, group: str, start: Literal["earliest", "latest"]) -> PublishedReader:

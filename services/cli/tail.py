@@ -5,38 +5,17 @@ from __future__ import annotations
 import secrets
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from newswire.client import PublishedReader
 from newswire.runtime.connection import sync_client
 from newswire.runtime.settings import Settings
+from newswire.subscribers.filters import EventFilter
+
+# The same filters as the sinks'.
+__all__ = ["EventFilter", "tail_events"]
 
 _BLOCK_MS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class EventFilter:
-    """Which published events to show."""
-
-    language: str | None = None
-    topic: str | None = None
-    entity: str | None = None
-
-    def accepts(self, article: dict[str, Any]) -> bool:
-        if self.language and (article.get("language") or "").lower() != self.language.lower():
-            return False
-        if self.topic and not any(
-            self.topic in (topic.get("qcode"), topic.get("parent")) for topic in article.get("topics", [])
-        ):
-            return False
-        if self.entity:
-            wanted = self.entity.casefold()
-            return any(
-                wanted in {str(e.get(k) or "").casefold() for k in ("id", "wikidata_id", "name", "name_local")}
-                for e in article.get("entities", [])
-            )
-        return True
 
 
 def tail_events(

@@ -7,33 +7,31 @@ match (`--language ar --topic medtop:04000000`: both).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-
-def _folded(values: Iterable[str] | None) -> frozenset[str]:
-    return frozenset(value.strip().casefold() for value in values or () if value.strip())
+Values = str | Iterable[str] | None
 
 
-@dataclass(frozen=True, slots=True)
+def _folded(values: Values) -> frozenset[str]:
+    items = [values] if isinstance(values, str) else list(values or ())
+    return frozenset(value.strip().casefold() for value in items if value and value.strip())
+
+
 class EventFilter:
-    """Language, IPTC topic, entity and source filters over a v1 published article."""
+    """Language, IPTC topic, entity and source filters over a v1 published article.
 
-    languages: frozenset[str] = frozenset()
-    topics: frozenset[str] = frozenset()
-    entities: frozenset[str] = frozenset()
-    sources: frozenset[str] = frozenset()
+    Each takes one value or several (alternatives); None or empty means no filter of that kind.
+    """
 
-    @classmethod
-    def of(
-        cls,
-        *,
-        languages: Iterable[str] | None = None,
-        topics: Iterable[str] | None = None,
-        entities: Iterable[str] | None = None,
-        sources: Iterable[str] | None = None,
-    ) -> EventFilter:
-        return cls(_folded(languages), _folded(topics), _folded(entities), _folded(sources))
+    __slots__ = ("entities", "languages", "sources", "topics")
+
+    def __init__(
+        self, *, language: Values = None, topic: Values = None, entity: Values = None, source: Values = None
+    ) -> None:
+        self.languages = _folded(language)
+        self.topics = _folded(topic)
+        self.entities = _folded(entity)
+        self.sources = _folded(source)
 
     @property
     def empty(self) -> bool:

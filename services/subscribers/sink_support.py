@@ -115,8 +115,14 @@ class SinkStats:
     dead_lettered: int = 0
     _last_log: float = field(default_factory=time.monotonic)
     _last_written: int = 0
+    # Webhook deliveries count from several threads.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, *, written: int, skipped: int = 0, dead_lettered: int = 0) -> None:
+        with self._lock:
+            self._count(written, skipped, dead_lettered)
+
+    def _count(self, written: int, skipped: int, dead_lettered: int) -> None:
         self.written += written
         self.skipped += skipped
         self.dead_lettered += dead_lettered

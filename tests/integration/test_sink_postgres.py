@@ -127,7 +127,7 @@ def test_filters_and_bad_events(dsn: str, redis_url: str, prefix: str) -> None:
     reader = PublishedReader(client, [stream], "sink-postgres", "c1", batch_size=4, block_ms=50,
                              claim_idle_ms=1000, reclaim_interval_s=1.0)
     dead_letters = SinkDeadLetters(client, "{" + prefix + "}:sink-dlq:sink-postgres", "postgres")
-    sink = PostgresSink(reader, dsn, "newswire", EventFilter.of(languages=["ar"]), dead_letters)
+    sink = PostgresSink(reader, dsn, "newswire", EventFilter(language="ar"), dead_letters)
     sink.prepare()
     stop = threading.Event()
     batches = reader.batches(stop)
