@@ -12,8 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from newswire.cli.ingest import ingest_app
-from newswire.cli.ingest import ingest_app
-from newswire.cli.sink import sink_app
+from newswire.cli.sink import EntityOption, FormatOption, LanguageOption, SourceOption, TopicOption, sink_app
 from newswire.runtime.settings import Settings, SettingsError, load_settings
 from newswire.stages import PIPELINE, STAGE_NAMES, stage_named
 
@@ -30,7 +29,6 @@ app.add_typer(schema_app, name="schema")
 dlq_app = typer.Typer(help="Refused entries: list, show, replay, purge.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(sink_app, name="sink")
-app.add_typer(ingest_app, name="ingest")
 app.add_typer(ingest_app, name="ingest")
 
 T = TypeVar("T")
@@ -208,22 +206,25 @@ def tail(
                      "Default: a temporary group, deleted on exit."),
     ] = None,
     count: Annotated[int | None, typer.Option(help="Exit after this many events.")] = None,
-    lang: Annotated[str | None, typer.Option("--lang", help="Only events whose language is this BCP 47 code.")] = None,
-    topic: Annotated[str | None, typer.Option(help="Only events with this IPTC qcode (any level).")] = None,
-    entity: Annotated[
-        str | None, typer.Option(help="Only events mentioning this entity (id, Wikidata id or name).")
-    ] = None,
+    language: LanguageOption = None,
+    topic: TopicOption = None,
+    entity: EntityOption = None,
+    source: SourceOption = None,
+    output: FormatOption = "json",
 ) -> None:
-    """Print published events as JSON lines, as they arrive."""
-    from newswire.cli.tail import EventFilter, tail_events
+    """Print published events as JSON lines, as they arrive (or as IPTC ninjs with --format ninjs)."""
+    from newswire.cli.sink import event_filter as filter_of
+    from newswire.cli.sink import renderer
+    from newswire.cli.tail import tail_events
 
     settings = settings_or_exit()
-    event_filter = EventFilter(language=lang, topic=topic, entity=entity)
+    event_filter = filter_of(language, topic, entity, source)
+    render = renderer(output)
 
     def follow(url: str) -> None:
         for event in tail_events(url, settings, from_start=from_start, group=group, count=count,
                                  event_filter=event_filter):
-            sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
+            sys.stdout.write(render(event) + "\n")
             sys.stdout.flush()
 
     with contextlib.suppress(KeyboardInterrupt):

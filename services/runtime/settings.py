@@ -123,27 +123,6 @@ class Settings(BaseSettings):
     ingest_idempotency_ttl_s: int = Field(
         default=86400, ge=60, description="How long an ingest `Idempotency-Key` is remembered (s)."
     )
-    ingest_port: int = Field(
-        default=8700,
-        ge=0,
-        le=65535,
-        description="Port of the HTTP ingest API (`run ingest`, `run all`); 0 picks a free one.",
-    )
-    ingest_max_body_bytes: int = Field(
-        default=32 * 1024 * 1024, ge=1024, description="Largest ingest request body, after gzip decompression (bytes)."
-    )
-    ingest_max_batch: int = Field(default=500, ge=1, le=500, description="Most articles in one ingest batch request.")
-    ingest_rate_limit: float = Field(
-        default=100.0,
-        ge=0,
-        description="Articles per second each API key may publish (unless the key has its own); 0: no limit.",
-    )
-    ingest_rate_burst: int = Field(
-        default=1000, ge=1, description="Articles an API key may publish at once before its rate applies."
-    )
-    ingest_idempotency_ttl_s: int = Field(
-        default=86400, ge=60, description="How long an ingest `Idempotency-Key` is remembered (s)."
-    )
     identity_transforms: bool = Field(
         default=False, description="Benchmark-only: every stage passes messages through unchanged."
     )
