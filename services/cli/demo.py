@@ -7,6 +7,7 @@ import json
 from importlib import resources
 from typing import Any
 
+import typer
 import uvloop
 from redis.asyncio import Redis
 
@@ -67,3 +68,14 @@ async def _first_event(
                 )
             return decode_event(fields)
     raise DemoTimeout(f"no published event after {timeout_s:.0f} s")
+
+
+def print_event(event: dict[str, Any]) -> None:
+    """The published event as JSON on standard output, and a short summary on standard error."""
+    article = event["data"]
+    typer.echo(json.dumps(event, ensure_ascii=False, indent=2))
+    typer.echo(
+        f"\ntitle: {article.get('headline') or article.get('title')}\nlanguage: {article.get('language')}\n"
+        f"event id: {event.get('id')}  ({len(article.get('body', ''))} characters of clean body)",
+        err=True,
+    )

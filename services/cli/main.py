@@ -13,6 +13,7 @@ import typer
 
 from newswire.cli.ingest import ingest_app
 from newswire.cli.sink import EntityOption, FormatOption, LanguageOption, SourceOption, TopicOption, sink_app
+from newswire.console.command import console as console_command
 from newswire.runtime.settings import Settings, SettingsError, load_settings
 from newswire.stages import PIPELINE, STAGE_NAMES, stage_named
 
@@ -28,6 +29,7 @@ schema_app = typer.Typer(help="The message contract: JSON Schema and AsyncAPI fi
 app.add_typer(schema_app, name="schema")
 dlq_app = typer.Typer(help="Refused entries: list, show, replay, purge.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+app.command("console")(console_command)
 app.add_typer(sink_app, name="sink")
 app.add_typer(ingest_app, name="ingest")
 
@@ -234,12 +236,16 @@ def tail(
 @app.command()
 def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the published event.")] = 120.0,
+    console: Annotated[
+        bool, typer.Option("--console", help="Then keep the pipeline and its Redis running and open the console.")
+    ] = False,
 ) -> None:
     """Publish the bundled sample article, run every stage, print the published event, exit.
 
     Uses its own streams (prefix `<NEWSWIRE_PREFIX>-demo`), emptied first, so it never mixes with real traffic.
     """
-    from newswire.cli.demo import DemoTimeout, run_demo
+    from newswire.cli.demo import DemoTimeout, print_event, run_demo
+    from newswire.console.command import ConsolePortInUse, serve_demo
     from newswire.runtime.logging import configure_logging
 
     settings = settings_or_exit()
@@ -247,17 +253,16 @@ def demo(
         update={"prefix": f"{settings.prefix}-demo", "log_level": "WARNING", "http_port": 0}
     )
     configure_logging(settings)
+
+    def run_and_show(url: str) -> None:
+        print_event(run_demo(settings, url, timeout_s=timeout))
+        if console:
+            serve_demo(settings, url)
+
     try:
-        event = with_redis(settings, lambda url: run_demo(settings, url, timeout_s=timeout))
-    except DemoTimeout as exc:
+        with_redis(settings, run_and_show)
+    except (DemoTimeout, ConsolePortInUse) as exc:
         raise fail(str(exc)) from None
-    article = event["data"]
-    typer.echo(json.dumps(event, ensure_ascii=False, indent=2))
-    typer.echo(
-        f"\ntitle: {article.get('title')}\nlanguage: {article.get('language')}\n"
-        f"event id: {event.get('id')}  ({len(article.get('body', ''))} characters of clean body)",
-        err=True,
-    )
 
 
 @app.command()

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
         default=None, description="PostgreSQL for `newswire sink postgres` (libpq URI or key=value string)."
     )
     otel_enabled: bool = Field(default=False, description="Emit OpenTelemetry spans (needs an exporter configured).")
+    console_port: int = Field(default=8600, ge=0, le=65535, description="Port of `newswire console`; 0 picks a free one.")
+    console_host: str = Field(default="127.0.0.1", description="Address `newswire console` binds to.")
+    console_token: SecretStr | None = Field(
+        default=None, description="Token that unlocks the console's replay and purge; unset: the console is read-only."
+    )
     ingest_port: int = Field(
         default=8700,
         ge=0,
@@ -127,7 +132,7 @@ class Settings(BaseSettings):
         default=False, description="Benchmark-only: every stage passes messages through unchanged."
     )
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("redis_url", "console_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
