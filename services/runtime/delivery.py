@@ -26,7 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from newswire.errors import ArticleRefused
 from newswire.runtime.logging import flush_logs
 from newswire.runtime.metrics import StageMetrics
-from newswire.runtime.pressure import MemoryAlarm, is_out_of_memory
+from newswire.runtime.pressure import MemoryAlarm, is_out_of_memory, read_memory
 from newswire.runtime.settings import Settings, StreamKeys
 from newswire.runtime.stage import Stage
 from newswire.runtime.tracing import StageTracer
@@ -41,6 +41,8 @@ FieldPairs = Sequence[tuple[str | bytes, str | bytes]]
 _REDIS_DOWN = (
     RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, ReadOnlyError, ClusterDownError, TryAgainError
 )
+# Out-of-memory refusals of a batch's resolve step before the batch is forwarded without it.
+_RESOLVE_OOM_ATTEMPTS = 5
 # Input trimmed at most this often after forwarding, so memory freed by progress is returned promptly.
 _TRIM_INTERVAL_S = 1.0
 
@@ -243,7 +245,7 @@ class StageWorker:
                 if not is_out_of_memory(exc):
                     raise
                 await self.alarm.refused(self.stage, exc, "create_group")
-        self.alarm.recovered(self.stage)
+        self.alarm.recovered(self.stage, "create_group")
         self._log.info("worker_started", input=self.input_stream, output=self.output_stream)
         reclaimer = asyncio.create_task(self._reclaim_loop(), name=f"{self.stage}-reclaim")
         try:
@@ -266,6 +268,7 @@ class StageWorker:
                     await self._recreate_group()
                     continue
                 self.watch.succeeded()
+                self.alarm.recovered(self.stage, "read")
                 if batch:
                     await self.handle_batch(batch)
         finally:
@@ -318,13 +321,20 @@ class StageWorker:
         flush_logs()
 
     async def _resolve(self, outcomes: list[Outcome]) -> list[Outcome] | None:
+        """The processor's per-batch Redis step; None when shutting down with Redis away.
+
+        At maxmemory the step is retried a few times and then skipped for this batch: it only adds
+        shared state (source templates, the near-duplicate index), and waiting for memory there could
+        wait forever, since only the stages' own progress (trimming what they forwarded) frees memory.
+        """
         assert isinstance(self.processor, BatchResolverStage)
         deadline = time.monotonic() + self.settings.shutdown_timeout_s
+        refusals = 0
         while True:
             try:
                 resolved = await self.processor.resolve(self.redis, outcomes)
                 self.watch.succeeded()
-                self.alarm.recovered(self.stage)
+                self.alarm.recovered(self.stage, "resolve")
                 return resolved
             except (*_REDIS_DOWN, ResponseError) as exc:
                 if isinstance(exc, ResponseError) and not isinstance(exc, _REDIS_DOWN) and not is_out_of_memory(exc):
@@ -332,11 +342,16 @@ class StageWorker:
                 if self.stopping and time.monotonic() > deadline:
                     self._log.warning("resolve_abandoned_on_shutdown", entries=len(outcomes))
                     return None
-                if is_out_of_memory(exc):
-                    # E.g. the near-duplicate index write: the entries stay pending until memory frees.
-                    await self.alarm.refused(self.stage, exc, "resolve")
-                else:
+                if not is_out_of_memory(exc):
                     await self.watch.failed(exc)
+                    continue
+                refusals += 1
+                if refusals > _RESOLVE_OOM_ATTEMPTS:
+                    self.metrics.resolve_skipped.inc(len(outcomes))
+                    self._log.warning("resolve_skipped_out_of_memory", entries=len(outcomes))
+                    return outcomes
+                # The entries stay pending while the step is retried.
+                await self.alarm.refused(self.stage, exc, "resolve")
 
     def _process(self, entry: Entry) -> Outcome | None:
         if entry.deliveries > self.settings.max_deliveries:
@@ -405,7 +420,7 @@ class StageWorker:
                     items=items,
                 )
                 self.watch.succeeded()
-                self.alarm.recovered(self.stage)
+                self.alarm.recovered(self.stage, "forward")
                 break
             except (*_REDIS_DOWN, ResponseError) as exc:
                 if isinstance(exc, ResponseError) and not isinstance(exc, _REDIS_DOWN) and not is_out_of_memory(exc):
@@ -494,12 +509,22 @@ class StageWorker:
                 groups = await trim_processed(self.redis, self.input_stream)
                 await self._trim_output_to_budget()
                 await self._refresh_gauges(groups)
+                self.alarm.recovered(self.stage, "reclaim")
+                await self._check_memory_recovered()
             except _REDIS_DOWN as exc:
                 await self.watch.failed(exc)
             except ResponseError as exc:
                 if not is_out_of_memory(exc):
                     raise
                 await self.alarm.refused(self.stage, exc, "reclaim")
+
+    async def _check_memory_recovered(self) -> None:
+        """End an out-of-memory episode when Redis has memory again, also if no write of ours has tried since."""
+        if not self.alarm.active(self.stage):
+            return
+        reading = await read_memory(self.redis)
+        if not reading.maxmemory or reading.used_bytes < reading.maxmemory:
+            self.alarm.recovered(self.stage)
 
     async def reclaim_once(self) -> int:
         """Claim entries idle longer than the claim idle time (from any consumer) and process them."""

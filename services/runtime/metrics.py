@@ -113,6 +113,13 @@ REDIS_OUT_OF_MEMORY_ERRORS = Counter(
     ["stage", "operation"],
     registry=REGISTRY,
 )
+RESOLVE_SKIPPED = Counter(
+    "newswire_resolve_skipped",
+    "Entries forwarded without the stage's per-batch Redis step (source templates, near-duplicate index) because "
+    "Redis stayed out of memory.",
+    ["stage"],
+    registry=REGISTRY,
+)
 REDIS_MEMORY_USED = Gauge(
     "newswire_redis_memory_used_bytes", "Redis used_memory (the fullest primary of a cluster).", registry=REGISTRY
 )
@@ -145,6 +152,7 @@ class StageMetrics:
         self.stale = ENTRIES_STALE.labels(stage=stage)
         self.reclaimed = ENTRIES_RECLAIMED.labels(stage=stage)
         self.failures = PROCESSING_FAILURES.labels(stage=stage)
+        self.resolve_skipped = RESOLVE_SKIPPED.labels(stage=stage)
         self.processing_seconds = PROCESSING_SECONDS.labels(stage=stage)
         self.batch_size = BATCH_SIZE.labels(stage=stage)
         self.article_age_seconds = ARTICLE_AGE_SECONDS.labels(stage=stage)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 
 from newswire.runtime.connection import is_cluster
 from newswire.runtime.metrics import (
@@ -45,8 +45,10 @@ RETRY_AFTER_S = 5.0
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """Redis refused a write because `maxmemory` is reached (`-OOM`, also when raised inside a script)."""
-    return isinstance(exc, ResponseError) and "OOM command not allowed" in str(exc)
+    """Redis refused a write because `maxmemory` is reached (`-OOM`, also from a script or a pipeline)."""
+    return isinstance(exc, OutOfMemoryError) or (
+        isinstance(exc, ResponseError) and "command not allowed when used memory" in str(exc)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,9 +223,12 @@ class MemoryAlarm:
     """Out-of-memory state of a process's workers, shared with `/readyz`.
 
     `refused` is called on every OOM error (then the caller backs off and retries with the entry still
-    pending); `recovered` after the next successful write. Logged once per episode and per stage.
+    pending); `recovered` once the refused kind of write has succeeded (or Redis has memory again). An
+    episode of a stage starts with its first refusal and ends when every kind of write refused in it has
+    gone through: logged once at each end, whatever the number of retries in between.
     """
 
+    refused_ops: dict[str, set[str]] = field(default_factory=dict)
     since: dict[str, float] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -234,6 +239,7 @@ class MemoryAlarm:
             starting = stage not in self.since
             if starting:
                 self.since[stage] = time.monotonic()
+            self.refused_ops.setdefault(stage, set()).add(what)
             attempt = self.attempts[stage] = self.attempts.get(stage, 0) + 1
         if starting:
             REDIS_OUT_OF_MEMORY.labels(stage=stage).set(1)
@@ -241,11 +247,23 @@ class MemoryAlarm:
         # Full jitter, capped low: memory frees as soon as another stage trims, so retry soon.
         await asyncio.sleep(random.uniform(0.05, min(2.0, 0.1 * 2 ** min(attempt, 5))))
 
-    def recovered(self, stage: str) -> None:
+    def active(self, stage: str) -> bool:
+        return stage in self.since
+
+    def recovered(self, stage: str, what: str | None = None) -> None:
+        """The write `what` of `stage` went through (None: Redis has memory again, so all of them would)."""
         if stage not in self.since:
             return
         with self._lock:
+            ops = self.refused_ops.get(stage, set())
+            if what is None:
+                ops.clear()
+            else:
+                ops.discard(what)
+            if ops:
+                return
             started = self.since.pop(stage, None)
+            self.refused_ops.pop(stage, None)
             self.attempts.pop(stage, None)
         if started is not None:
             REDIS_OUT_OF_MEMORY.labels(stage=stage).set(0)
