@@ -213,12 +213,11 @@ def _webhook_body(output: str) -> tuple[Callable[[dict[str, Any]], bytes] | None
 
 
 def _reader(settings: Settings, url: str, group: str, start: Literal["earliest", "latest"]) -> PublishedReader:
-    import redis
-
     from newswire.runtime.app import consumer_name
+    from newswire.runtime.connection import sync_client
     from newswire.subscribers.reader import PublishedReader, published_streams
 
-    client = redis.Redis.from_url(url, socket_timeout=settings.block_ms / 1000 + 10)
+    client = sync_client(url, socket_timeout=settings.block_ms / 1000 + 10)
     return PublishedReader(
         client,
         published_streams(settings),
@@ -233,11 +232,10 @@ def _reader(settings: Settings, url: str, group: str, start: Literal["earliest",
 
 
 def _dead_letters(settings: Settings, url: str, sink: str, name: str) -> SinkDeadLetters:
-    import redis
-
+    from newswire.runtime.connection import sync_client
     from newswire.subscribers.sink_support import SinkDeadLetters
 
-    return SinkDeadLetters(redis.Redis.from_url(url), dead_letter_stream(settings, name), sink)
+    return SinkDeadLetters(sync_client(url), dead_letter_stream(settings, name), sink)
 
 
 def dead_letter_stream(settings: Settings, name: str) -> str:

@@ -22,6 +22,7 @@ from newswire.schemas import PublishedArticle
 from newswire.subscribers.filters import EventFilter
 from newswire.subscribers.postgres_migrations import MIGRATIONS, Migration
 from newswire.subscribers.reader import PublishedEntry, PublishedReader
+from newswire.subscribers.search import search_text
 from newswire.subscribers.sink_support import SinkDeadLetters, SinkStats, retry_transient
 
 log = structlog.get_logger("newswire.sink.postgres")
@@ -41,7 +42,7 @@ class ArticleRow:
     article: tuple[Any, ...]
     entities: list[tuple[Any, ...]]
     topics: list[tuple[Any, ...]]
-    data: dict[str, Any]
+    data: bytes
 
 
 class BadEvent(ValueError):
@@ -90,15 +91,15 @@ def article_row(entry: PublishedEntry) -> ArticleRow:
     if b"\x00" in raw or b"\\u0000" in raw:
         raise BadEvent("`data` contains a NUL character, which PostgreSQL text cannot hold")
     try:
-        data = json.loads(raw)
-        article = PublishedArticle.model_validate(data)
-    except (ValueError, ValidationError) as exc:
-        raise BadEvent(f"`data` is not a v1 published article: {str(exc).splitlines()[0]}") from None
-    event: dict[str, Any] = {name.decode(): value.decode() for name, value in entry.fields.items() if name != b"data"}
-    time = event.get("time")
+        article = PublishedArticle.model_validate_json(raw)
+    except ValidationError as exc:
+        raise BadEvent(f"`data` is not a v1 published article: {_first_error(exc)}") from None
+    attributes = {name.decode(): value.decode() for name, value in entry.fields.items() if name != b"data"}
+    time = attributes.get("time")
     if not time:
         raise BadEvent("the entry has no `time` field")
-    event["data"] = data
+    # The whole event as stored: its attributes and `data` exactly as published (not re-serialised).
+    event = json.dumps(attributes, ensure_ascii=False)[:-1] + ', "data": ' + raw.decode() + "}"
     row = (
         event_id,
         article.article_id,
@@ -115,7 +116,9 @@ def article_row(entry: PublishedEntry) -> ArticleRow:
         article.body,
         article.word_count,
         article.duplicate_of.article_id if article.duplicate_of else None,
-        json.dumps(event, ensure_ascii=False),
+        event,
+        search_text(article.headline or ""),
+        search_text(article.body),
     )
     entities = {
         entity.id: (event_id, entity.id, entity.type.value, entity.name, entity.name_local, entity.salience,
@@ -126,7 +129,13 @@ def article_row(entry: PublishedEntry) -> ArticleRow:
         topic.qcode: (event_id, topic.qcode, topic.label, topic.level, topic.parent, topic.score)
         for topic in article.topics
     }
-    return ArticleRow(row, list(entities.values()), list(topics.values()), data)
+    return ArticleRow(row, list(entities.values()), list(topics.values()), raw)
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])
 
 
 class PostgresWriter:
@@ -138,7 +147,8 @@ class PostgresWriter:
         self._articles = sql.SQL(
             "INSERT INTO {}.articles (event_id, article_id, revision, event_time, published_at, modified_at, "
             "received_at, source_name, source_domain, url, language, headline, body, word_count, duplicate_of, "
-            "event) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) "
+            "event, search) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, "
+            "setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'B')) "
             "ON CONFLICT (event_id) DO NOTHING"
         ).format(name)
         self._entities = sql.SQL(
@@ -201,7 +211,7 @@ class PostgresSink:
             except BadEvent as exc:
                 bad.append((entry, str(exc)))
                 continue
-            if self.event_filter.accepts(row.data):
+            if self.event_filter.empty or self.event_filter.accepts(json.loads(row.data)):
                 rows.append(row)
         retry_transient(lambda: self._write(rows), stop, what="postgres_write", errors=(psycopg.OperationalError,),
                         on_error=self._reset)

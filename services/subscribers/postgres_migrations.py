@@ -20,7 +20,8 @@ class Migration:
 # alef maqsura, ta marbuta), tatweel and short-vowel marks are removed, and the definite article with a
 # leading conjunction or preposition (ال، وال، بال، كال، فال، لل) is stripped: `والصين` finds `الصين`.
 # The `simple` configuration then lowercases Latin script and splits words without stemming, which works
-# the same for every language. Documents and queries go through the same function.
+# the same for every language. The sink computes documents' vectors with the same folding in Python
+# (newswire.subscribers.search.search_text, tested equal to this function); queries use search_query().
 _SEARCH_TEXT = r"""
 CREATE FUNCTION search_text(input text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
@@ -30,15 +31,10 @@ RETURN regexp_replace(
         'أإآٱىةـ' || U&'\064B\064C\064D\064E\064F\0650\0651\0652\0670',
         'اااايه'
     ),
-    '(^|[^\u0621-\u064A])(وال|بال|كال|فال|لل|ال)([\u0621-\u064A]{2,})',
-    '\1\3',
+    '(^|[^\u0621-\u064A])[وبكف]?(ال|لل)(?=[\u0621-\u064A]{2})',
+    '\1',
     'g'
 );
-
-CREATE FUNCTION search_document(headline text, body text) RETURNS tsvector
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN setweight(to_tsvector('simple', search_text(coalesce(headline, ''))), 'A')
-    || setweight(to_tsvector('simple', search_text(coalesce(body, ''))), 'B');
 
 CREATE FUNCTION search_query(query text) RETURNS tsquery
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
@@ -64,9 +60,10 @@ CREATE TABLE articles (
     duplicate_of  text,
     event         jsonb NOT NULL,
     stored_at     timestamptz NOT NULL DEFAULT now(),
-    search        tsvector GENERATED ALWAYS AS (search_document(headline, body)) STORED,
-    UNIQUE (article_id, revision)
+    -- Headline (weight A) and body (weight B), folded as search_text() folds queries.
+    search        tsvector NOT NULL
 );
+CREATE INDEX articles_article_revision ON articles (article_id, revision DESC);
 CREATE INDEX articles_search ON articles USING gin (search);
 CREATE INDEX articles_published_at ON articles (published_at DESC);
 CREATE INDEX articles_language ON articles (language, published_at DESC);

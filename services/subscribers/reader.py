@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import redis
 
+from newswire.runtime.connection import SyncRedis, is_cluster
 from newswire.runtime.settings import Settings
 from newswire.subscribers.sink_support import RedisOutage
 
@@ -35,7 +36,7 @@ class PublishedEntry:
 
 def published_streams(settings: Settings) -> list[str]:
     """The published stream of every partition."""
-    return [settings.keys.published]
+    return [keys.published for keys in settings.partition_keys()]
 
 
 class PublishedReader:
@@ -43,7 +44,7 @@ class PublishedReader:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: SyncRedis,
         streams: list[str],
         group: str,
         consumer: str,
@@ -66,6 +67,9 @@ class PublishedReader:
         # Own pending entries first (a restart under the same name resumes them), then new ones.
         self._backlog = dict.fromkeys(streams, "0")
         self._next_reclaim = 0.0
+        # On Redis Cluster the partitions live in different hash slots: one stream per command.
+        self._one_stream_per_read = is_cluster(client) and len(streams) > 1
+        self._turn = 0
 
     def ensure_group(self) -> None:
         """Create the group on every stream (idempotent); a new group starts at `start`."""
@@ -108,14 +112,31 @@ class PublishedReader:
             claimed = self._reclaim()
             if claimed:
                 return claimed
-        reply: Any = self.client.xreadgroup(
-            self.group, self.consumer, dict.fromkeys(self.streams, ">"), count=self.batch_size, block=self.block_ms
-        )
-        return self._entries(reply)
+        if not self._one_stream_per_read:
+            return self._entries(self._xreadgroup(dict.fromkeys(self.streams, ">"), self.block_ms))
+        # Each partition in turn, starting at a rotating one so that none starves; block only when all are idle.
+        order = self.streams[self._turn :] + self.streams[: self._turn]
+        self._turn = (self._turn + 1) % len(self.streams)
+        for stream in order:
+            entries = self._entries(self._xreadgroup({stream: ">"}, None))
+            if entries:
+                return entries
+        share = max(1, self.block_ms // len(self.streams))
+        for stream in order:
+            entries = self._entries(self._xreadgroup({stream: ">"}, share))
+            if entries:
+                return entries
+        return []
+
+    def _xreadgroup(self, positions: dict[str, str], block_ms: int | None) -> Any:
+        streams: Any = positions
+        return self.client.xreadgroup(self.group, self.consumer, streams, count=self.batch_size, block=block_ms)
 
     def _read_backlog(self, backlog: dict[str, str]) -> list[PublishedEntry]:
-        streams: Any = backlog
-        reply: Any = self.client.xreadgroup(self.group, self.consumer, streams, count=self.batch_size)
+        if self._one_stream_per_read:
+            first = next(iter(backlog))
+            backlog = {first: backlog[first]}
+        reply: Any = self._xreadgroup(backlog, None)
         entries = self._entries(reply)
         returned = {stream.decode() if isinstance(stream, bytes) else stream: items for stream, items in reply or []}
         for stream in backlog:

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
-import redis
 import structlog
 
 if TYPE_CHECKING:
+    from newswire.runtime.connection import SyncRedis
     from newswire.subscribers.reader import PublishedEntry
 
 log = structlog.get_logger("newswire.sink")
@@ -82,7 +82,7 @@ class RedisOutage:
 class SinkDeadLetters:
     """A sink's own dead-letter stream: the original entry's fields plus why it could not be delivered."""
 
-    def __init__(self, client: redis.Redis, stream: str, sink: str) -> None:
+    def __init__(self, client: SyncRedis, stream: str, sink: str) -> None:
         self.client = client
         self.stream = stream
         self.sink = sink

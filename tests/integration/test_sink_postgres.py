@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from newswire.subscribers.filters import EventFilter
 from newswire.subscribers.postgres import PostgresSink, PostgresWriter, SchemaTooNew, article_row, connect, migrate
 from newswire.subscribers.postgres_migrations import MIGRATIONS, Migration
 from newswire.subscribers.reader import PublishedEntry, PublishedReader
+from newswire.subscribers.search import search_text
 from newswire.subscribers.sink_support import SinkDeadLetters
 from tests.subscriber_support import (
     NoPostgres,
@@ -200,3 +202,19 @@ def test_a_sink_killed_mid_batch_and_restarted_stores_every_event_exactly_once(
     [group] = client.xinfo_groups(stream)
     assert group["name"] == b"sink-postgres" and group["lag"] == 0
     assert kills == 2
+
+
+def test_documents_are_folded_in_python_exactly_as_queries_are_in_sql(dsn: str) -> None:
+    """The sink folds documents with search_text() in Python; queries use the SQL function: they must agree."""
+    alphabet = [chr(c) for c in range(0x0621, 0x0653)] + [chr(0x0670), chr(0x0671), " ", "،", "-", "A", "b", "1"]
+    generator = random.Random(16)
+    texts = ["والصِّين", "بالأمم المتحدة", "للاتحاد", "كالأسد", "فالإمارات", "ال", "الى", "Putin met Xi"]
+    texts += ["".join(generator.choice(alphabet) for _ in range(generator.randint(1, 40))) for _ in range(400)]
+    with connect(dsn) as conn:
+        migrate(conn, "newswire")
+        for text in texts:
+            python, sql = conn.execute(
+                "SELECT to_tsvector('simple', %s), to_tsvector('simple', newswire.search_text(%s))",
+                (search_text(text), text),
+            ).fetchone() or (None, None)
+            assert python == sql, text
