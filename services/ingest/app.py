@@ -20,14 +20,14 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
-from newswire.cleaner.intake import RawEntry
 from newswire.ingest import metrics
 from newswire.ingest.keys import ApiKey, bucket_key, find_key
 from newswire.ingest.problems import PROBLEM_MEDIA_TYPE, ArticleError, Problem, ProblemDocument
-from newswire.ingest.publish import Outcome, RawPublisher, article_document, check_source, fingerprint
+from newswire.ingest.publish import Outcome, RawPublisher, check_source, fingerprint, submission
 from newswire.ingest.rate_limit import TokenBucket
-from newswire.ingest.request_body import Limits, media_type, parse_batch, parse_single, read_body
+from newswire.ingest.request_body import Limits, ParsedArticle, media_type, parse_batch, parse_single, read_body
 from newswire.runtime.metrics import REGISTRY
 from newswire.runtime.pressure import RETRY_AFTER_S, Headroom, check_headroom, is_out_of_memory
 from newswire.runtime.settings import Settings
@@ -167,21 +167,20 @@ async def _accept(request: Request, state: IngestState, route: str, batch: bool)
     body = await read_body(request.stream(), request.headers, state.limits)
     traceparent = request.headers.get("traceparent")
     parse = parse_batch if batch else parse_single
-    entries: list[RawEntry] = parse(body, media_type(request.headers), traceparent, state.limits)
-    documents = [article_document(entry, key) for entry in entries]
-    check_source(documents, key, batch)
-    await _check_headroom(state, len(documents))
-    await _take_tokens(state, key, len(documents))
+    parsed: list[ParsedArticle] = parse(body, media_type(request.headers), traceparent, state.limits)
+    submissions = [submission(article, key) for article in parsed]
+    check_source(submissions, key, batch)
+    await _check_headroom(state, len(submissions))
+    await _take_tokens(state, key, len(submissions))
     outcome = await state.publisher.publish(
-        documents,
-        [entry.traceparent for entry in entries],
+        submissions,
         key,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint(route, body),
     )
     if not outcome.replayed:
-        state.added_since_reading += len(documents)
-        metrics.ARTICLES_ACCEPTED.labels(key=key.name).inc(len(documents))
+        state.added_since_reading += len(submissions)
+        metrics.ARTICLES_ACCEPTED.labels(key=key.name).inc(len(submissions))
     return key, outcome
 
 
@@ -201,6 +200,9 @@ async def _handle(request: Request, route: str, batch: bool) -> Response:
             429, "redis-out-of-memory", "Pipeline full",
             "Redis refused the write: its memory is full (maxmemory); retry later",
             retry_after_s=UNAVAILABLE_RETRY_S))
+    except ClientDisconnect:
+        response = _problem_response(request, Problem(400, "client-disconnected", "Client disconnected",
+                                                      "the client closed the connection before the body was read"))
     except _REDIS_DOWN as exc:
         log.warning("ingest_redis_unavailable", error=f"{type(exc).__name__}: {exc}")
         response = _problem_response(request, Problem(
@@ -249,7 +251,7 @@ def _record(request: Request, route: str, response: Response, started: float) ->
     )
 
 
-_PROBLEM_RESPONSE = {"model": ProblemDocument, "description": "An RFC 9457 problem document.",
+_PROBLEM_RESPONSE = {"description": "An RFC 9457 problem document.",
                      "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 _COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     status: {**_PROBLEM_RESPONSE, "description": description}
@@ -351,6 +353,13 @@ def create_app(settings: Settings, state: IngestState | None = None) -> FastAPI:
         return _problem_response(request, Problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail),
                                                   headers=dict(exc.headers or {})))
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.error("ingest_request_failed", path=request.url.path, exc_info=exc)
+        return _problem_response(request, Problem(500, "internal-error", "Internal error",
+                                                  "the request failed on the server; retry it with the same "
+                                                  "Idempotency-Key (nothing is then added twice)"))
+
     @app.exception_handler(RequestValidationError)
     async def validation_problem(request: Request, exc: RequestValidationError) -> Response:
         errors = [ArticleError(pointer="#", error_type="invalid_request", detail=str(error.get("msg")))
@@ -362,9 +371,12 @@ def create_app(settings: Settings, state: IngestState | None = None) -> FastAPI:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description,
                                    routes=app.routes)
-            components = document.setdefault("components", {})
-            components.setdefault("schemas", {})["RawArticle"] = RawArticle.model_json_schema(
-                ref_template="#/components/schemas/{model}")
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for model in (RawArticle, ProblemDocument):
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[schema["title"]] = schema
+            components = document["components"]
             components["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer",
                                                         "description": "`newswire ingest keys create NAME`"}}
             for path in ("/v1/articles", "/v1/articles:batch"):

@@ -10,15 +10,16 @@ even when the first attempt's reply was lost with the connection.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
-from newswire.cleaner.intake import RawEntry
+import orjson
+
 from newswire.client import routing_identity
 from newswire.ingest.keys import ApiKey
 from newswire.ingest.problems import ArticleError, Problem
+from newswire.ingest.request_body import ParsedArticle
 from newswire.runtime.settings import Settings
 
 _SCRIPT = files("newswire.ingest").joinpath("publish_once.lua").read_text(encoding="utf-8")
@@ -42,15 +43,30 @@ class Outcome:
     replayed: bool
 
 
-def article_document(entry: RawEntry, key: ApiKey) -> dict[str, Any]:
-    """The JSON to publish for a validated article: as sent, with the key's source when the article has none."""
-    document = entry.article.model_dump(mode="json", exclude_unset=True)
-    if key.source is not None and not document.get("source"):
-        document["source"] = key.source
-    return document
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One article ready to be written: its `data` JSON, routing identity and source."""
+
+    data: bytes
+    identity: str
+    source: str | None
+    traceparent: str | None
 
 
-def check_source(documents: list[dict[str, Any]], key: ApiKey, batch: bool) -> None:
+def submission(parsed: ParsedArticle, key: ApiKey) -> Submission:
+    """What to write for a valid article: its JSON as sent, with the key's source when the article has none."""
+    article = parsed.entry.article
+    data, source = parsed.payload, article.source
+    if key.source is not None and not source:
+        document = article.model_dump(mode="json", exclude_unset=True)
+        document["source"] = source = key.source
+        data = orjson.dumps(document)
+    fields = {"url": article.url, "id": article.id, "title": article.title, "text": article.text,
+              "html": article.html}
+    return Submission(data, routing_identity(fields), source, parsed.entry.traceparent)
+
+
+def check_source(submissions: list[Submission], key: ApiKey, batch: bool) -> None:
     """403 when a key bound to a source is used for articles of another source (each one named in `errors`)."""
     if key.source is None:
         return
@@ -60,13 +76,13 @@ def check_source(documents: list[dict[str, Any]], key: ApiKey, batch: bool) -> N
             field="source",
             pointer=f"#/{index}/source" if batch else "#/source",
             error_type="source_not_allowed",
-            detail=f"`source` is {document.get('source')!r}; this key may only publish source {key.source!r}",
+            detail=f"`source` is {item.source!r}; this key may only publish source {key.source!r}",
         )
-        for index, document in enumerate(documents)
-        if document.get("source") != key.source
+        for index, item in enumerate(submissions)
+        if item.source != key.source
     ]
     if errors:
-        which = f"{len(errors)} of {len(documents)} articles have" if batch else "the article has"
+        which = f"{len(errors)} of {len(submissions)} articles have" if batch else "the article has"
         raise Problem(
             403, "source-not-allowed", "Source not allowed",
             f"key {key.id} ({key.name}) may only publish articles of source {key.source!r}; {which} another "
@@ -90,14 +106,13 @@ class RawPublisher:
 
     async def publish(
         self,
-        documents: list[dict[str, Any]],
-        traceparents: list[str | None],
+        submissions: list[Submission],
         key: ApiKey,
         *,
         idempotency_key: str | None,
         request_fingerprint: str,
     ) -> Outcome:
-        identities = [routing_identity(document) for document in documents]
+        identities = [item.identity for item in submissions]
         partitions = [self.settings.partition_for(identity) for identity in identities]
         by_partition: dict[int, list[int]] = {}
         for position, partition in enumerate(partitions):
@@ -111,7 +126,7 @@ class RawPublisher:
                 script_keys.append(_record_key(keys.stream("ingest"), key.id, idempotency_key))
             args: list[Any] = [self.settings.ingest_idempotency_ttl_s, request_fingerprint, len(positions)]
             for position in positions:
-                fields = _entry_fields(documents[position], traceparents[position], key)
+                fields = _entry_fields(submissions[position], key)
                 args.append(len(fields))
                 args.extend(fields)
             reply = await self._script(keys=script_keys, args=args)
@@ -131,11 +146,11 @@ class RawPublisher:
         return Outcome(entries, bool(replayed) and all(replayed))
 
 
-def _entry_fields(document: dict[str, Any], traceparent: str | None, key: ApiKey) -> list[str]:
+def _entry_fields(item: Submission, key: ApiKey) -> list[str | bytes]:
     """The raw entry: `data` as every producer writes it, the trace context, and who sent it."""
-    fields = ["data", json.dumps(document, ensure_ascii=False)]
-    if traceparent:
-        fields += ["traceparent", traceparent]
+    fields: list[str | bytes] = ["data", item.data]
+    if item.traceparent:
+        fields += ["traceparent", item.traceparent]
     fields += ["scraper", key.name, "ingest_key", key.id]
     return fields
 

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from newswire.cleaner.intake import RawEntry, read_raw_entry
 from newswire.errors import ArticleRefused
 from newswire.ingest.problems import ArticleError, Problem
@@ -22,6 +24,14 @@ JSON_TYPES = frozenset({"application/json"})
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonl",
                           "application/jsonlines", "application/x-jsonlines"})
 _FIELD_IN_REASON = re.compile(r"^`([^`]+)`")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedArticle:
+    """A valid article and its JSON as it will be written (the bytes the intake validated)."""
+
+    entry: RawEntry
+    payload: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +95,14 @@ def media_type(headers: Any) -> str:
     return str(headers.get("content-type") or "").split(";", 1)[0].strip().lower()
 
 
-def parse_single(body: bytes, content_type: str, traceparent: str | None, limits: Limits) -> list[RawEntry]:
+def parse_single(body: bytes, content_type: str, traceparent: str | None, limits: Limits) -> list[ParsedArticle]:
     """One article: a JSON object."""
     if content_type not in JSON_TYPES and not content_type.endswith("+json"):
         raise _unsupported_media_type(content_type, "application/json")
     return _validate([(body, None, None)], traceparent, limits)
 
 
-def parse_batch(body: bytes, content_type: str, traceparent: str | None, limits: Limits) -> list[RawEntry]:
+def parse_batch(body: bytes, content_type: str, traceparent: str | None, limits: Limits) -> list[ParsedArticle]:
     """Up to `max_batch` articles: a JSON array, or NDJSON (one object per line)."""
     if content_type in NDJSON_TYPES:
         items = _ndjson_items(body)
@@ -123,7 +133,23 @@ def _ndjson_items(body: bytes) -> list[tuple[bytes, int | None, int | None]]:
 
 def _array_items(body: bytes) -> list[tuple[bytes, int | None, int | None]]:
     try:
-        document = json.loads(body)
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # The standard parser for what is wrong: its messages, and it reads lone surrogate escapes (which the
+        # intake then refuses per article, as it would from Redis).
+        document = _strict_loads(body)
+    if not isinstance(document, list):
+        raise _invalid_body(
+            "not_an_array",
+            "a batch is a JSON array of article objects (or NDJSON with Content-Type: application/x-ndjson); "
+            "post a single article to /v1/articles",
+        )
+    return [(_compact(item), index, None) for index, item in enumerate(document)]
+
+
+def _strict_loads(body: bytes) -> Any:
+    try:
+        return json.loads(body)
     except UnicodeDecodeError as exc:
         raise _invalid_body("not_utf8", f"the body is not valid UTF-8 (byte {exc.start}); encode the JSON as "
                             "UTF-8") from None
@@ -132,25 +158,27 @@ def _array_items(body: bytes) -> list[tuple[bytes, int | None, int | None]]:
                             f"{exc.colno}") from None
     except RecursionError:
         raise _invalid_body("too_deeply_nested", "the body is nested too deeply to be a batch of articles") from None
-    if not isinstance(document, list):
-        raise _invalid_body(
-            "not_an_array",
-            "a batch is a JSON array of article objects (or NDJSON with Content-Type: application/x-ndjson); "
-            "post a single article to /v1/articles",
-        )
-    # ASCII escapes keep a lone surrogate an escape, so the intake refuses it as it would from Redis.
-    return [(json.dumps(item, ensure_ascii=True).encode(), index, None) for index, item in enumerate(document)]
+
+
+def _compact(item: Any) -> bytes:
+    """One array element as JSON bytes, for the intake (and, once valid, for the raw entry)."""
+    try:
+        return orjson.dumps(item)
+    except TypeError:
+        # A lone surrogate escape cannot be UTF-8: keep it escaped, so the intake refuses it as it would from Redis.
+        return json.dumps(item, ensure_ascii=True).encode()
 
 
 def _validate(
     items: list[tuple[bytes, int | None, int | None]], traceparent: str | None, limits: Limits
-) -> list[RawEntry]:
-    entries: list[RawEntry] = []
+) -> list[ParsedArticle]:
+    entries: list[ParsedArticle] = []
     errors: list[ArticleError] = []
     base_fields = {b"traceparent": traceparent.encode()} if traceparent else {}
     for payload, index, line in items:
         try:
-            entries.append(read_raw_entry({b"data": payload, **base_fields}, max_bytes=limits.max_article_bytes))
+            entry = read_raw_entry({b"data": payload, **base_fields}, max_bytes=limits.max_article_bytes)
+            entries.append(ParsedArticle(entry, payload))
         except ArticleRefused as refused:
             errors.append(_article_error(refused, index, line))
     if not errors:

@@ -48,7 +48,7 @@ async def test_gzip_bodies_and_bombs() -> None:
 
 
 def test_media_types() -> None:
-    assert parse_single(b'{"text": "a"}', "application/json", None, LIMITS)[0].article.text == "a"
+    assert parse_single(b'{"text": "a"}', "application/json", None, LIMITS)[0].entry.article.text == "a"
     assert parse_single(b'{"text": "a"}', "application/vnd.example+json", None, LIMITS)
     for content_type in ("text/plain", "application/x-www-form-urlencoded", ""):
         with pytest.raises(Problem) as refused:
@@ -98,8 +98,8 @@ def test_bad_batches(body: bytes, content_type: str, status: int, error_type: st
 
 def test_traceparent_is_kept_when_valid_and_ignored_when_not() -> None:
     valid = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-    assert parse_single(b'{"text": "a"}', "application/json", valid, LIMITS)[0].traceparent == valid
-    assert parse_single(b'{"text": "a"}', "application/json", "garbage", LIMITS)[0].traceparent is None
+    assert parse_single(b'{"text": "a"}', "application/json", valid, LIMITS)[0].entry.traceparent == valid
+    assert parse_single(b'{"text": "a"}', "application/json", "garbage", LIMITS)[0].entry.traceparent is None
 
 
 def test_keys_are_random_named_and_stored_as_hashes() -> None:
