@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -116,6 +117,12 @@ def test_queries_by_entity_topic_language_and_full_text(dsn: str) -> None:
     assert rows(dsn, search, "اتفاقا") == [("art-1/r2",)]
     assert rows(dsn, search, "Inflation") == [("art-2/r1",)]
     assert rows(dsn, search, "interest -rates") == []
+    # The README's example queries run as written and find what they say.
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```sql\n(.*?)```", readme, flags=re.DOTALL)
+    by_entity_and_topic, full_text = [q for q in block.split(";") if q.strip()]
+    assert [row[0] for row in rows(dsn, by_entity_and_topic)] == ["عنوان 1"]
+    assert [row[0] for row in rows(dsn, full_text)] == ["عنوان 1"]
     event = rows(dsn, "SELECT event->'data'->>'headline', event->>'type' FROM newswire.articles "
                       "WHERE event_id = 'art-2/r1'")
     assert event == [("Headline 2", "org.newswire.article.published")]
