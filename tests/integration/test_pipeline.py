@@ -66,6 +66,9 @@ async def test_sample_article_comes_out_as_a_cloudevent(redis_url: str, prefix: 
     # The event as a subscriber sees it validates against the published JSON Schema.
     envelope = dict(event)
     jsonschema.validate(envelope, schema_documents()["v1/published-event.json"])
+    # The AsyncAPI document describes the same event with the same schemas.
+    asyncapi = schema_documents()["asyncapi.json"]
+    jsonschema.validate(envelope, {"$ref": "#/components/schemas/PublishedEvent", **asyncapi})
     assert event["dataschema"].endswith("/v1/published-article.json")
     # Contract v1: unknown values are left out, never sent as null; internal bookkeeping stays internal.
     assert None not in article.values()

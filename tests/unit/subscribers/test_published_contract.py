@@ -88,6 +88,8 @@ def test_a_drafted_event_validates_against_the_published_event_schema() -> None:
     event = {**fields, "data": json.loads(fields["data"])}
     jsonschema.validate(event, schema_documents()["v1/published-event.json"])
     assert event["dataschema"] == "urn:x/v1/published-article.json"
+    asyncapi = schema_documents()["asyncapi.json"]
+    jsonschema.validate(event, {"$ref": "#/components/schemas/PublishedEvent", **asyncapi})
     # The schema refuses nulls: a v1 reader never has to handle them.
     event["data"]["headline"] = None
     assert not jsonschema.Draft202012Validator(schema_documents()["v1/published-event.json"]).is_valid(event)
