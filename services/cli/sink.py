@@ -87,9 +87,11 @@ def sink_postgres(
     Batches are written in one transaction and acknowledged after the commit; a redelivered event changes
     nothing. The schema is created and migrated by the sink.
     """
+    from newswire.cli.main import fail, settings_or_exit, with_redis
+
+    _require_extra("psycopg", "postgres")
     import psycopg
 
-    from newswire.cli.main import fail, settings_or_exit, with_redis
     from newswire.subscribers.postgres import PostgresSink, SchemaTooNew, migrate
     from newswire.subscribers.sink_support import Stopped, stop_on_signals
 
@@ -157,6 +159,8 @@ def sink_webhook(
     from urllib.parse import urlsplit
 
     from newswire.cli.main import fail, settings_or_exit, with_redis
+
+    _require_extra("httpx", "webhooks")
     from newswire.subscribers.sink_support import Stopped, stop_on_signals
     from newswire.subscribers.webhook import DeliveryPolicy, WebhookEndpoint, WebhookSink
 
@@ -210,6 +214,16 @@ def _webhook_body(output: str) -> tuple[Callable[[dict[str, Any]], bytes] | None
 
         return (lambda event: json.dumps(to_ninjs(event), ensure_ascii=False).encode()), NINJS_SCHEMA
     raise typer.BadParameter(f"--format must be `json` or `ninjs`, not {output!r}")
+
+
+def _require_extra(module: str, extra: str) -> None:
+    """Stop with one sentence when an optional dependency is not installed."""
+    import importlib.util
+
+    from newswire.cli.main import fail
+
+    if importlib.util.find_spec(module) is None:
+        raise fail(f"this sink needs the `{extra}` extra: pip install 'newswire[{extra}]'", code=2)
 
 
 def _reader(settings: Settings, url: str, group: str, start: Literal["earliest", "latest"]) -> PublishedReader:

@@ -55,3 +55,19 @@ async def test_tail_renders_a_real_event_as_valid_ninjs_and_filters_by_source(
     linked = [p for p in item.get("people", []) if "uri" in p]  # type: ignore[attr-defined]
     assert linked and all(p["uri"].startswith("http://www.wikidata.org/entity/Q") for p in linked)
     assert item["infosources"][0]["uri"] == "https://alaraby.co.uk/"  # type: ignore[index]
+
+
+def test_sinks_refuse_bad_settings_with_one_sentence(redis_url: str, prefix: str) -> None:
+    env = {"PATH": "", "NEWSWIRE_REDIS_URL": redis_url, "NEWSWIRE_PREFIX": prefix, "HOME": str(REPO)}
+    cases = [
+        (["sink", "postgres"], 2, "newswire: no PostgreSQL to write to: pass --dsn or set NEWSWIRE_POSTGRES_DSN"),
+        (["sink", "postgres", "--dsn", "postgresql://nobody@127.0.0.1:1/none"], 1, "newswire: PostgreSQL: "),
+        (["sink", "webhook", "--url", "ftp://example.com/x"], 2, "newswire: --url must be an http:// or https://"),
+        (["sink", "webhook", "--url", "http://127.0.0.1:1/", "--max-attempts", "0"], 2, "newswire: --max-attempts"),
+    ]
+    for args, code, message in cases:
+        result = subprocess.run([sys.executable, "-m", "newswire.cli", *args], env=env, capture_output=True,
+                                text=True, timeout=60, cwd=REPO)
+        assert result.returncode == code, (args, result.stderr)
+        assert result.stderr.strip().startswith(message), (args, result.stderr)
+        assert "Traceback" not in result.stderr
