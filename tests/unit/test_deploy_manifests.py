@@ -449,3 +449,89 @@ def test_every_alert_tells_the_on_call_engineer_what_to_do() -> None:
 def test_an_alert_fires_when_a_stage_has_no_worker_at_all() -> None:
     [rule] = [rule for rule in alert_rules() if rule["alert"] == "NewswireStageHasNoWorkers"]
     assert {stage for stage in STAGE_NAMES if f'stage="{stage}"' in rule["expr"]} == set(STAGE_NAMES)
+
+
+# -- partitions on Redis Cluster (deploy/k8s/cluster), memory alerts, ACLs ----------------------
+
+CLUSTER = K8S / "cluster"
+
+
+def cluster_overlay() -> dict[str, list[dict[str, Any]]]:
+    return {path.name: parse(path) for path in manifest_files(CLUSTER)}
+
+
+def test_the_cluster_overlay_lists_its_files_and_sets_the_partitions() -> None:
+    overlay = cluster_overlay()
+    [kustomization] = overlay["kustomization.yaml"]
+    assert kustomization["resources"] == ["../"]
+    assert sorted(patch["path"] for patch in kustomization["patches"]) == sorted(
+        name for name in overlay if name != "kustomization.yaml"
+    )
+    [configmap] = overlay["configmap.yaml"]
+    assert int(configmap["data"]["NEWSWIRE_PARTITIONS"]) > 1
+    [secret] = overlay["secret.yaml"]
+    for stage in STAGE_NAMES:
+        url = secret["stringData"][f"{stage}-url"]
+        assert url.startswith("redis+cluster://"), stage
+        Settings(redis_url=url)  # type: ignore[arg-type]  # a URL the workers accept
+
+
+def test_in_the_cluster_overlay_each_stage_scales_on_the_sum_of_its_partitions_lag() -> None:
+    overlay = cluster_overlay()
+    partitions = int(overlay["configmap.yaml"][0]["data"]["NEWSWIRE_PARTITIONS"])
+    settings = Settings(partitions=partitions)
+    scaled = {item["metadata"]["name"]: item for item in overlay["scaledobjects.yaml"]}
+    assert set(scaled) == {f"newswire-{stage}" for stage in STAGE_NAMES}
+    for stage in STAGE_NAMES:
+        spec = scaled[f"newswire-{stage}"]["spec"]
+        triggers = spec["triggers"]
+        streams = [trigger["metadata"]["stream"] for trigger in triggers]
+        assert streams == [stage_named(stage).input_stream(keys) for keys in settings.partition_keys()], stage
+        assert all(trigger["type"] == "redis-cluster-streams" for trigger in triggers)
+        assert all(trigger["metadata"]["consumerGroup"] == stage for trigger in triggers)
+        assert all(named("TriggerAuthentication", t["authenticationRef"]["name"]) for t in triggers)
+        formula = spec["advanced"]["scalingModifiers"]["formula"]
+        assert sorted(term.strip() for term in formula.split("+")) == sorted(t["name"] for t in triggers), stage
+
+
+def test_an_alert_fires_before_the_high_water_mark() -> None:
+    [rule] = [rule for rule in alert_rules() if rule["alert"] == "NewswireRedisMemoryNearHighWater"]
+    match = re.search(
+        r"max\(newswire_redis_memory_used_bytes\)\s*>\s*([0-9.]+)\s*\*\s*max\(newswire_redis_high_water_bytes\)",
+        rule["expr"],
+    )
+    assert match is not None
+    assert 0 < float(match.group(1)) < 1, "the alert must fire below the mark, not at it"
+    assert Settings.model_fields["high_water_percent"].default < 100
+
+
+ACL_FILE = REPO / "deploy" / "redis-acl" / "users.acl"
+
+
+def acl_key_patterns() -> dict[str, list[str]]:
+    users = {}
+    for line in ACL_FILE.read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        users[words[1]] = [word[1:] for word in words if word.startswith("~")]
+    return users
+
+
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_each_stage_user_may_touch_its_streams_in_every_partition(partitions: int) -> None:
+    import fnmatch
+
+    patterns = acl_key_patterns()
+    settings = Settings(partitions=partitions)
+    for keys in settings.partition_keys():
+        for stage in STAGE_NAMES:
+            wanted = [stage_named(stage).input_stream(keys), stage_named(stage).output_stream(keys), keys.dlq,
+                      keys.rate(stage, 0)]
+            for key in wanted:
+                assert any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns[stage]), (stage, key)
+        assert any(fnmatch.fnmatchcase(keys.raw, pattern) for pattern in patterns["scraper"])
+        assert any(fnmatch.fnmatchcase(keys.published, pattern) for pattern in patterns["subscriber"])
+        assert any(fnmatch.fnmatchcase(f"{keys.revisions}:x", pattern) for pattern in patterns["publisher"])
+    # Other stages' streams stay out of reach, partitioned or not.
+    for keys in settings.partition_keys():
+        assert not any(fnmatch.fnmatchcase(keys.published, pattern) for pattern in patterns["cleaner"])
+        assert not any(fnmatch.fnmatchcase(keys.raw, pattern) for pattern in patterns["publisher"])
