@@ -151,6 +151,10 @@ def sink_webhook(
     backoff: Annotated[float, typer.Option(help="First retry delay (s); doubled per attempt, with jitter.")] = 0.5,
     backoff_cap: Annotated[float, typer.Option(help="Longest retry delay (s).")] = 60.0,
     concurrency: Annotated[int, typer.Option(help="Articles delivered in parallel (each in order).")] = 8,
+    replay_dead_letters: Annotated[
+        bool, typer.Option("--replay-dead-letters", help="Deliver this endpoint's dead letters once (each is "
+                           "deleted when delivered, or dead-lettered anew), then exit.")
+    ] = False,
 ) -> None:
     """POST every published event to a webhook: CloudEvents HTTP binary mode, signed, retried, in order per article.
 
@@ -161,8 +165,9 @@ def sink_webhook(
     from newswire.cli.main import fail, settings_or_exit, with_redis
 
     _require_extra("httpx", "webhooks")
+    from newswire.runtime.connection import sync_client
     from newswire.subscribers.sink_support import Stopped, stop_on_signals
-    from newswire.subscribers.webhook import DeliveryPolicy, WebhookEndpoint, WebhookSink
+    from newswire.subscribers.webhook import DeadLetterReplay, DeliveryPolicy, EntrySource, WebhookEndpoint, WebhookSink
 
     settings = settings_or_exit()
     target = urlsplit(url)
@@ -180,10 +185,16 @@ def sink_webhook(
                             backoff_cap_s=backoff_cap)
 
     def run(redis_url: str) -> None:
+        source: EntrySource = (
+            DeadLetterReplay(sync_client(redis_url), dead_letter_stream(settings, group), settings.batch_size)
+            if replay_dead_letters
+            else _reader(settings, redis_url, group, first)
+        )
         sink = WebhookSink(
-            _reader(settings, redis_url, group, first),
+            source,
             WebhookEndpoint(url, secret, policy, concurrency),
-            chosen,
+            # Dead letters passed the filters when they were first handled; none is dropped on a replay.
+            EventFilter() if replay_dead_letters else chosen,
             _dead_letters(settings, redis_url, "webhook", group),
             concurrency=concurrency,
             render=render,
@@ -199,6 +210,9 @@ def sink_webhook(
             pass
         finally:
             sink.close()
+        if replay_dead_letters:
+            typer.echo(f"replayed dead letters: {sink.stats.written} delivered, {sink.stats.dead_lettered} failed "
+                       "again", err=True)
 
     with_redis(settings, run)
 

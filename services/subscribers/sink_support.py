@@ -88,18 +88,19 @@ class SinkDeadLetters:
         self.sink = sink
 
     def add(self, entry: PublishedEntry, *, error_type: str, error: str, attempts: int) -> None:
-        fields: dict[bytes | str, bytes | str] = {name: value for name, value in entry.fields.items()}
+        fields: dict[str, bytes | str] = {name.decode(): value for name, value in entry.fields.items()}
         fields.update(
             {
                 "sink": self.sink,
                 "error_type": error_type,
                 "error": error,
                 "attempts": str(attempts),
-                "source_stream": entry.stream,
-                "source_id": entry.entry_id,
                 "failed_at": datetime.now(UTC).isoformat(),
             }
         )
+        # A replayed dead letter that fails again keeps pointing at the published entry it came from.
+        fields.setdefault("source_stream", entry.stream)
+        fields.setdefault("source_id", entry.entry_id)
         self.client.xadd(self.stream, fields)  # type: ignore[arg-type]
         log.warning("event_dead_lettered", sink=self.sink, event_id=entry.event_id, error_type=error_type,
                     error=error, dead_letter_stream=self.stream)

@@ -28,18 +28,21 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import httpx
 import structlog
 
 from newswire.subscribers.filters import EventFilter
-from newswire.subscribers.reader import PublishedEntry, PublishedReader
+from newswire.subscribers.reader import PublishedEntry
 from newswire.subscribers.sink_support import SinkDeadLetters, SinkStats, Stopped, backoff_delay
+
+if TYPE_CHECKING:
+    from newswire.runtime.connection import SyncRedis
 
 log = structlog.get_logger("newswire.sink.webhook")
 
@@ -186,12 +189,51 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+class EntrySource(Protocol):
+    """Where a sink's entries come from: the published stream's group, or a dead-letter stream to replay."""
+
+    def ensure_group(self) -> None: ...
+
+    def batches(self, stop: threading.Event) -> Iterator[list[PublishedEntry]]: ...
+
+    def acknowledge(self, entries: list[PublishedEntry]) -> None: ...
+
+
+class DeadLetterReplay:
+    """The dead letters present when it starts, oldest first; each is deleted once delivered or re-dead-lettered
+    (a new dead letter, after the snapshot, is not replayed again in the same run)."""
+
+    def __init__(self, client: SyncRedis, stream: str, batch_size: int) -> None:
+        self.client = client
+        self.stream = stream
+        self.batch_size = batch_size
+        last: Any = client.xrevrange(stream, count=1)
+        self.last_id = last[0][0].decode() if last else None
+
+    def ensure_group(self) -> None:
+        """Nothing to create: dead letters are read with XRANGE."""
+
+    def batches(self, stop: threading.Event) -> Iterator[list[PublishedEntry]]:
+        if self.last_id is None:
+            return
+        start = "-"
+        while not stop.is_set():
+            reply: Any = self.client.xrange(self.stream, min=start, max=self.last_id, count=self.batch_size)
+            if not reply:
+                return
+            yield [PublishedEntry(self.stream, entry_id.decode(), fields) for entry_id, fields in reply]
+            start = "(" + reply[-1][0].decode()
+
+    def acknowledge(self, entries: list[PublishedEntry]) -> None:
+        self.client.xdel(self.stream, *(entry.entry_id for entry in entries))
+
+
 class WebhookSink:
     """Published stream -> one webhook endpoint, in order per article, with retries and dead letters."""
 
     def __init__(
         self,
-        reader: PublishedReader,
+        reader: EntrySource,
         endpoint: WebhookEndpoint,
         event_filter: EventFilter,
         dead_letters: SinkDeadLetters,

@@ -27,6 +27,7 @@ from newswire.subscribers.filters import EventFilter
 from newswire.subscribers.reader import PublishedReader
 from newswire.subscribers.sink_support import SinkDeadLetters, Stopped
 from newswire.subscribers.webhook import (
+    DeadLetterReplay,
     DeliveryPolicy,
     InvalidSignature,
     WebhookEndpoint,
@@ -186,6 +187,21 @@ def test_signed_cloudevents_retried_in_order_with_dead_letters(
     assert (dead["art-5/r1"][b"error_type"], dead["art-5/r1"][b"attempts"]) == (b"refused", b"1")
     assert ids.count("art-4/r2") == 3 and ids.count("art-5/r1") == 1
     assert "art-4/r3" in delivered  # the article went on after its dead-lettered revision
+
+    # Once the endpoint is fixed, the dead letters are replayed through the same delivery (and deleted).
+    behaviour.always_fail, behaviour.refuse = set(), set()
+    before = len(behaviour.requests)
+    replay = WebhookSink(
+        DeadLetterReplay(client, dead_letter_stream, batch_size=10),
+        WebhookEndpoint(url, SECRET, DeliveryPolicy(timeout_s=0.5, max_attempts=3, backoff_base_s=0.05),
+                        concurrency=4),
+        EventFilter(), SinkDeadLetters(client, dead_letter_stream, "webhook"),
+    )
+    replay.run(threading.Event())
+    replay.close()
+    assert sorted(r.headers["ce-id"] for r in behaviour.requests[before:]) == ["art-4/r2", "art-5/r1"]
+    assert client.xlen(dead_letter_stream) == 0
+    assert all(r.status == 204 for r in behaviour.requests[before:])
 
     # Every request is a CloudEvent in binary mode, signed as Standard Webhooks check it.
     verifier = Webhook(SECRET)
