@@ -67,7 +67,7 @@ _LATIN_OPENERS = frozenset(
         "una",
     ]
 )
-_ORG_HEADS = frozenset(
+ORG_HEADS = frozenset(
     [
         "party",
         "university",
@@ -145,7 +145,7 @@ _ORG_HEADS = frozenset(
         "guard",
     ]
 )
-_LOC_HEADS = frozenset(
+LOC_HEADS = frozenset(
     [
         "sea",
         "ocean",
@@ -290,11 +290,11 @@ class CueFinder:
         end = last.end - 2 if last.norm.endswith("'s") else last.end
         after = run[-1] + 1
         words = [tokens[k].norm for k in run]
-        head_of = any(w in _ORG_HEADS and n == "of" for w, n in pairwise(words))
+        head_of = any(w in ORG_HEADS and n == "of" for w, n in pairwise(words))
         if len(run) >= 2 and not all(covered[k] for k in run):
-            if words[-1] in _ORG_HEADS or head_of:
+            if words[-1] in ORG_HEADS or head_of:
                 return [CueFind(first.start, end, EntityType.ORG)]
-            if words[-1] in _LOC_HEADS:
+            if words[-1] in LOC_HEADS:
                 return [CueFind(first.start, end, EntityType.LOC)]
         if (
             after < len(tokens)

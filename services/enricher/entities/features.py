@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from newswire.enricher.entities.cues import LOC_HEADS, ORG_HEADS
 from newswire.enricher.entities.kb import KnownEntity, Lexicon
 from newswire.enricher.entities.matcher import AliasMatcher, Span
 from newswire.enricher.entities.normalize import alias_key, is_arabic, normalize_text
@@ -32,6 +33,18 @@ _MIN_STEM = 2
 # Distinct spellings whose features stay cached: a few days of news vocabulary, a few tens of MB at most.
 _WORD_CACHE = 40_000
 SENTENCE_END = frozenset({".", "!", "?", "؟"})
+# Head words of organisation and place names, and calendar words (capitalised in English, never names).
+_ARABIC_ORG_HEADS = (
+    "شركة وزارة حزب جامعة مجلس منظمة وكالة بنك مصرف هيئة جمعية اتحاد حركة جبهة صحيفة قناة مؤسسة محكمة جيش لجنة "
+    "مركز معهد نادي فريق منتخب برلمان حكومة مجموعة تحالف كتائب"
+)
+_ARABIC_PLACE_HEADS = "مدينة محافظة ولاية إقليم منطقة بلدة قرية جزيرة نهر بحر جبل مخيم حي شارع ميناء مطار عاصمة"
+_CALENDAR = (
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
+    "september october november december lundi mardi mercredi jeudi vendredi samedi dimanche janvier fevrier mars "
+    "avril mai juin juillet aout septembre octobre novembre decembre الاثنين الثلاثاء الاربعاء الخميس الجمعة السبت "
+    "الاحد يناير فبراير مارس ابريل مايو يونيو يوليو اغسطس سبتمبر اكتوبر نوفمبر ديسمبر"
+)
 TYPE_OF_LABEL = {"PER": EntityType.PERSON, "ORG": EntityType.ORG, "LOC": EntityType.LOC}
 LABEL_OF_TYPE = {EntityType.PERSON: "PER", EntityType.ORG: "ORG", EntityType.LOC: "LOC", EntityType.EVENT: "MISC"}
 
@@ -87,6 +100,9 @@ class FeatureExtractor:
                     if " " in key:
                         first.add(key.split(" ", 1)[0].removeprefix("ال"))
         self.first_names = frozenset(first)
+        self.org_heads = frozenset(alias_key(w) for w in (*ORG_HEADS, *_ARABIC_ORG_HEADS.split()))
+        self.place_heads = frozenset(alias_key(w) for w in (*LOC_HEADS, *_ARABIC_PLACE_HEADS.split()))
+        self.calendar = frozenset(alias_key(w) for w in _CALENDAR.split())
         self.word_features = lru_cache(maxsize=_WORD_CACHE)(self._word_features)
 
     def _word_features(self, surface: str) -> WordFeatures:
@@ -112,6 +128,13 @@ class FeatureExtractor:
             marks.append("cue")
         if key in self.first_names:
             marks.append("fn")
+        forms = {norm, key, key.removeprefix("ال")}
+        if not forms.isdisjoint(self.org_heads):
+            marks.append("orgh")
+        if not forms.isdisjoint(self.place_heads):
+            marks.append("loch")
+        if key in self.calendar or norm in self.calendar:
+            marks.append("cal")
         own.extend(marks)
         word = f"{key}"
         return WordFeatures(

@@ -27,6 +27,7 @@ from newswire.schemas.articles import EntityType
 
 MODEL_FILES = {"ar": "ner-ar.crfsuite", "latin": "ner-latin.crfsuite"}
 # The conjunction and prepositions written on a name; the article stays part of it (والصين -> الصين).
+_REBUILD = "rebuild it with `python -m newswire.enricher.entities.build_ner`"
 _SENTENCE_END_CHARS = "".join(SENTENCE_END)
 _BARE = ("وب", "ول", "وك", "فب", "فل", "فك", "و", "ف", "ب", "ل", "ك")
 
@@ -58,10 +59,7 @@ class NamedEntityRecogniser:
         self.taggers: dict[str, Any] = {}
         for script, path in models.items():
             if not path.is_file():
-                raise ModelMissing(
-                    f"the recogniser model {path.name} is missing from {path.parent}; rebuild it with "
-                    "`python -m newswire.enricher.entities.build_ner`"
-                )
+                raise ModelMissing(f"the recogniser model {path.name} is missing from {path.parent}; {_REBUILD}")
             tagger = pycrfsuite.Tagger()
             tagger.open(str(path))
             self.taggers[script] = tagger
