@@ -210,6 +210,8 @@ def create_app(config: ConsoleConfig) -> Starlette:
         try:
             operator = config.access.authorise(request, _text(form, "csrf"))
         except AccessDenied as denied:
+            log.warning("console_action_refused", action=_text(form, "action"), reason=str(denied),
+                        client=_client_address(request))
             return page(request, "denied.html", status=denied.status, message=str(denied))
         action = _text(form, "action")
         if action not in ("replay", "delete", "purge"):
@@ -250,6 +252,8 @@ def create_app(config: ConsoleConfig) -> Starlette:
         try:
             config.access.sign_in(request, _text(form, "name"), _text(form, "token"), _text(form, "csrf"))
         except AccessDenied as denied:
+            log.warning("console_sign_in_refused", name=_text(form, "name")[:80], reason=str(denied),
+                        client=_client_address(request))
             return page(request, "login.html", status=denied.status, error=str(denied),
                         next=_safe_next(_text(form, "next")))
         log.info("console_sign_in", operator=request.session["operator"], client=_client_address(request))

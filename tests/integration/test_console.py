@@ -328,3 +328,27 @@ def test_the_pages_assets_come_from_the_package(redis_url: str, settings: Settin
             assert response.status_code == 200 and response.headers["content-type"].startswith(kind), path
         # Nothing is loaded from another host: every src and href of the page is local or a link out.
         assert not re.findall(r'(?:src|href)="(?:https?:)?//(?!www\.wikidata\.org)', page)
+
+
+def test_every_partition_is_shown_and_a_dead_letter_replays_to_its_own_partition(
+    redis_url: str, prefix: str, sync_redis: redis.Redis
+) -> None:
+    settings = make_settings(redis_url, prefix, partitions=2)
+    second = settings.partition_keys()[1]
+    entry_id = sync_redis.xadd(second.dlq, {
+        "data": "{}", "stage": "cleaner", "error_type": "missing_content", "error": "No text.", "attempts": "1",
+        "source_stream": second.raw, "source_id": "1-0", "failed_at": "2026-11-30T20:00:00Z",
+    }).decode()
+    with console(redis_url, settings, TOKEN) as client:
+        figures = client.get("/api/pipeline").json()["figures"]
+        assert {s["key"] for s in figures["streams"]} >= {keys.raw for keys in settings.partition_keys()}
+        assert figures["dlq_size"] == 1
+        csrf = csrf_of(client.get("/login").text)
+        client.post("/login", data={"name": "alice", "token": TOKEN, "csrf": csrf})
+        listing = client.get("/dead-letters").text
+        assert f"/dead-letters/1/{entry_id}" in listing
+        csrf = csrf_of(listing)
+        client.post("/dead-letters/action", data={"csrf": csrf, "action": "replay", "entry": f"1:{entry_id}",
+                                                  "confirmed": "yes"})
+    assert sync_redis.xlen(second.dlq) == 0 and sync_redis.xlen(second.raw) == 1
+    assert sync_redis.xlen(settings.partition_keys()[0].raw) == 0

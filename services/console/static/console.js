@@ -80,7 +80,8 @@
 
   function drawChart(svg, times, values) {
     const width = 300, height = 60, top = 12;
-    const max = Math.max(1, ...values);
+    // Scaled to the peak of the window shown, so a slow trickle still has a visible shape.
+    const max = Math.max(0.01, ...values);
     const span = times.length > 1 ? times[times.length - 1] - times[0] : 1;
     const points = values.map(function (v, i) {
       const x = times.length > 1 ? ((times[i] - times[0]) / span) * width : width;
