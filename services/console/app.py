@@ -216,33 +216,40 @@ def create_app(config: ConsoleConfig) -> Starlette:
         action = _text(form, "action")
         if action not in ("replay", "delete", "purge"):
             return page(request, "denied.html", status=400, message=f"Unknown action {action!r}.")
-        chosen = [] if action == "purge" else await _chosen_entries(form)
-        if isinstance(chosen, str):
-            return page(request, "denied.html", status=400, message=chosen)
+        selection = Selection([]) if action == "purge" else await _chosen_entries(form)
+        if isinstance(selection, str):
+            return page(request, "denied.html", status=400, message=selection)
+        if action == "replay" and (stray := _not_replayable(config.keysets, selection.entries)):
+            return page(request, "denied.html", status=400, message=stray)
         if _text(form, "confirmed") != "yes":
             total = sum([await call(_dlq_length, keys) for keys in config.keysets])
-            return page(request, "confirm.html", action=action, chosen=chosen, form=form,
+            return page(request, "confirm.html", action=action, chosen=selection.entries, edited=selection.edited,
                         hidden=_hidden_fields(form), dlq_total=total)
-        count = await call(_perform, config.keysets, action, chosen)
-        _record(request, operator, action, chosen, count, form)
+        count = await call(_perform, config.keysets, action, selection.entries)
+        _record(request, operator, action, selection, count, form)
         request.session["flash"] = f"{_past(action)} {count} dead letter{'s' if count != 1 else ''}."
         return RedirectResponse(_back_to_list(form), status_code=303)
 
-    async def _chosen_entries(form: FormData) -> list[tuple[int, dlq.DeadLetterEntry]] | str:
+    async def _chosen_entries(form: FormData) -> Selection | str:
         if _text(form, "scope") == "matching":
-            return await call(_dead_letters, config.keysets, _text(form, "stage"), _text(form, "error_type"), 10**9)
-        chosen: list[tuple[int, dlq.DeadLetterEntry]] = []
-        for value in form.getlist("entry"):
+            matching = await call(_dead_letters, config.keysets, _text(form, "stage"), _text(form, "error_type"),
+                                  10**9)
+            return Selection(matching)
+        values = form.getlist("entry")
+        selection = Selection([])
+        for value in values:
             partition_text, _, entry_id = str(value).partition(":")
-            entry = await _entry_or_none(int(partition_text) if partition_text.isdigit() else -1, entry_id)
+            partition = int(partition_text) if partition_text.isdigit() else -1
+            entry = await _entry_or_none(partition, entry_id)
             if entry is None:
                 return f"Dead letter {entry_id} is gone (replayed or purged meanwhile?)."
             edited = _text(form, "edited_data")
-            # Only a single entry's page offers the edit; a form that sends both is not trusted with it.
-            if edited and len(form.getlist("entry")) == 1 and edited.strip() != entry.original.get("data", "").strip():
+            # Only one entry's own page offers the edit; a form naming several entries is not trusted with it.
+            if edited and len(values) == 1 and edited.strip() != entry.original.get("data", "").strip():
                 entry = replace(entry, original={**entry.original, "data": edited})
-            chosen.append((int(partition_text), entry))
-        return chosen or "Choose at least one dead letter."
+                selection.edited = True
+            selection.entries.append((partition, entry))
+        return selection if selection.entries else "Choose at least one dead letter."
 
     async def login_page(request: Request) -> Response:
         return page(request, "login.html", next=_safe_next(request.query_params.get("next")))
@@ -308,6 +315,27 @@ def _templates() -> jinja2.Environment:
     return environment
 
 
+@dataclass(slots=True)
+class Selection:
+    """The dead letters an action applies to, as (partition, entry); `edited` when the operator fixed `data`."""
+
+    entries: list[tuple[int, dlq.DeadLetterEntry]]
+    edited: bool = False
+
+
+def _not_replayable(keysets: list[StreamKeys], chosen: list[tuple[int, dlq.DeadLetterEntry]]) -> str | None:
+    """Why some chosen entries cannot go back (their source stream is not a stage input of their partition)."""
+    stray = [
+        entry.id for partition, entry in chosen
+        if entry.reason.get("source_stream") not in {keysets[partition].raw, keysets[partition].cleaned,
+                                                     keysets[partition].enriched}
+    ]
+    if not stray:
+        return None
+    return (f"{len(stray)} of the chosen dead letters came from a stream that is not a stage input of this "
+            f"pipeline, so there is nowhere to replay them: {', '.join(stray[:5])}{'…' if len(stray) > 5 else ''}.")
+
+
 def _dead_letters(
     client: redis.Redis, keysets: list[StreamKeys], stage: str, error_type: str, limit: int
 ) -> list[tuple[int, dlq.DeadLetterEntry]]:
@@ -341,13 +369,7 @@ def _perform(
     return count
 
 
-def _record(
-    request: Request, operator: str, action: str, chosen: list[tuple[int, dlq.DeadLetterEntry]], count: int,
-    form: FormData,
-) -> None:
-    edited = bool(_text(form, "edited_data")) and any(
-        e.original.get("data") == _text(form, "edited_data") for _, e in chosen
-    )
+def _record(request: Request, operator: str, action: str, selection: Selection, count: int, form: FormData) -> None:
     log.info(
         f"console_dead_letters_{_past(action).lower()}",
         operator=operator,
@@ -356,8 +378,8 @@ def _record(
         scope=_text(form, "scope") or "selected",
         filter_stage=_text(form, "stage") or None,
         filter_error_type=_text(form, "error_type") or None,
-        ids=[entry.id for _, entry in chosen][:100],
-        edited=edited,
+        ids=[entry.id for _, entry in selection.entries][:100],
+        edited=selection.edited,
         count=count,
     )
 

@@ -352,3 +352,32 @@ def test_every_partition_is_shown_and_a_dead_letter_replays_to_its_own_partition
                                                   "confirmed": "yes"})
     assert sync_redis.xlen(second.dlq) == 0 and sync_redis.xlen(second.raw) == 1
     assert sync_redis.xlen(settings.partition_keys()[0].raw) == 0
+
+
+def test_an_unchanged_entry_is_replayed_as_it_was_and_logged_as_not_edited(
+    operator: Client, settings: Settings, sync_redis: redis.Redis
+) -> None:
+    original = '{"text": "Refused by a bug since fixed."}'
+    entry_id = dead_letter(sync_redis, settings, original, error_type="max_deliveries")
+    csrf = csrf_of(operator.get(f"/dead-letters/0/{entry_id}").text)
+    form = {"csrf": csrf, "action": "replay", "entry": f"0:{entry_id}", "edited_data": original + "\n"}
+    assert "as you edited it" not in operator.post("/dead-letters/action", data=form).text
+    with structlog.testing.capture_logs() as logs:
+        operator.post("/dead-letters/action", data={**form, "confirmed": "yes"})
+    [(_, fields)] = sync_redis.xrange(settings.keys.raw)
+    assert fields[b"data"].decode() == original
+    assert [e["edited"] for e in logs if e["event"] == "console_dead_letters_replayed"] == [False]
+
+
+def test_a_dead_letter_from_a_foreign_stream_is_not_replayed(
+    operator: Client, settings: Settings, sync_redis: redis.Redis
+) -> None:
+    entry_id = sync_redis.xadd(settings.keys.dlq, {
+        "data": "{}", "stage": "cleaner", "error_type": "invalid_json", "error": "x", "attempts": "1",
+        "source_stream": "{someone-else}:raw", "source_id": "1-0", "failed_at": "2026-11-30T20:00:00Z",
+    }).decode()
+    csrf = csrf_of(operator.get("/dead-letters").text)
+    response = operator.post("/dead-letters/action", data={"csrf": csrf, "action": "replay",
+                                                           "entry": f"0:{entry_id}", "confirmed": "yes"})
+    assert response.status_code == 400 and "nowhere to replay them" in response.text
+    assert sync_redis.xlen(settings.keys.dlq) == 1 and not sync_redis.exists("{someone-else}:raw")
