@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -13,7 +14,7 @@ from newswire.subscribers.filters import EventFilter
 if TYPE_CHECKING:
     from newswire.runtime.settings import Settings
     from newswire.subscribers.reader import PublishedReader
-    from newswire.subscribers.sink_support import SinkDeadLetters
+    from newswire.subscribers.sink_support import SinkDeadLetters, SinkStats
 
 sink_app = typer.Typer(
     help="Deliver published events to PostgreSQL or a webhook, with their own consumer groups.",
@@ -92,8 +93,9 @@ def sink_postgres(
     _require_extra("psycopg", "postgres")
     import psycopg
 
+    from newswire.runtime.http import Heartbeat
     from newswire.subscribers.postgres import PostgresSink, SchemaTooNew, migrate
-    from newswire.subscribers.sink_support import Stopped, stop_on_signals
+    from newswire.subscribers.sink_support import SinkStats
 
     settings = settings_or_exit()
     target = dsn or (settings.postgres_dsn.get_secret_value() if settings.postgres_dsn else None)
@@ -111,19 +113,14 @@ def sink_postgres(
                     applied = migrate(conn, schema)
                 typer.echo(f"schema {schema}: applied migrations {applied or 'none (up to date)'}", err=True)
                 return
-            sink = PostgresSink(_reader(settings, url, group, first), target, schema, chosen,
-                                _dead_letters(settings, url, "postgres", group))
+            stats = SinkStats("postgres", heartbeat=Heartbeat())
+            sink = PostgresSink(_reader(settings, url, group, first, stats), target, schema, chosen,
+                                _dead_letters(settings, url, "postgres", group), stats)
             applied = sink.prepare()
         except (psycopg.OperationalError, SchemaTooNew) as exc:
             raise fail(f"PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
         _started("postgres", group, chosen, schema=schema, migrations_applied=applied)
-        stop = stop_on_signals()
-        try:
-            sink.run(stop)
-        except Stopped:
-            pass
-        finally:
-            sink.close()
+        _run_sink(settings, url, group, stats, sink.run, sink.close, serve_http=True)
 
     with_redis(settings, run)
 
@@ -166,7 +163,8 @@ def sink_webhook(
 
     _require_extra("httpx", "webhooks")
     from newswire.runtime.connection import sync_client
-    from newswire.subscribers.sink_support import Stopped, stop_on_signals
+    from newswire.runtime.http import Heartbeat
+    from newswire.subscribers.sink_support import SinkStats
     from newswire.subscribers.webhook import DeadLetterReplay, DeliveryPolicy, EntrySource, WebhookEndpoint, WebhookSink
 
     settings = settings_or_exit()
@@ -185,10 +183,11 @@ def sink_webhook(
                             backoff_cap_s=backoff_cap)
 
     def run(redis_url: str) -> None:
+        stats = SinkStats(group, heartbeat=Heartbeat())
         source: EntrySource = (
             DeadLetterReplay(sync_client(redis_url), dead_letter_stream(settings, group), settings.batch_size)
             if replay_dead_letters
-            else _reader(settings, redis_url, group, first)
+            else _reader(settings, redis_url, group, first, stats)
         )
         sink = WebhookSink(
             source,
@@ -199,17 +198,12 @@ def sink_webhook(
             concurrency=concurrency,
             render=render,
             dataschema=dataschema,
+            stats=stats,
         )
         sink.prepare()
         _started("webhook", group, chosen, url=url, signed=secret is not None, format=output,
                  dead_letters=dead_letter_stream(settings, group))
-        stop = stop_on_signals()
-        try:
-            sink.run(stop)
-        except Stopped:
-            pass
-        finally:
-            sink.close()
+        _run_sink(settings, redis_url, group, stats, sink.run, sink.close, serve_http=not replay_dead_letters)
         if replay_dead_letters:
             typer.echo(f"replayed dead letters: {sink.stats.written} delivered, {sink.stats.dead_lettered} failed "
                        "again", err=True)
@@ -240,7 +234,45 @@ def _require_extra(module: str, extra: str) -> None:
         raise fail(f"this sink needs the `{extra}` extra: pip install 'newswire[{extra}]'", code=2)
 
 
-def _reader(settings: Settings, url: str, group: str, start: Literal["earliest", "latest"]) -> PublishedReader:
+def _run_sink(
+    settings: Settings,
+    url: str,
+    group: str,
+    stats: SinkStats,
+    run: Callable[[threading.Event], None],
+    close: Callable[[], None],
+    *,
+    serve_http: bool,
+) -> None:
+    """Serve /metrics, /healthz and /readyz (as the workers do), run the sink until SIGTERM, close it."""
+    from newswire.cli.main import fail
+    from newswire.runtime.http import HealthServer, PortInUse, ReadinessProbe
+    from newswire.subscribers.reader import published_streams
+    from newswire.subscribers.sink_support import Stopped, stop_on_signals
+
+    server = None
+    if serve_http and stats.heartbeat is not None:
+        probe = ReadinessProbe(url, [(stream, group) for stream in published_streams(settings)])
+        try:
+            server = HealthServer(settings.http_host, settings.http_port, stats.heartbeat, probe,
+                                  fall_back="http_port" not in settings.model_fields_set)
+        except PortInUse as exc:
+            raise fail(str(exc), code=2) from None
+        server.start()
+    stop = stop_on_signals()
+    try:
+        run(stop)
+    except Stopped:
+        pass
+    finally:
+        close()
+        if server is not None:
+            server.stop()
+
+
+def _reader(
+    settings: Settings, url: str, group: str, start: Literal["earliest", "latest"], stats: SinkStats
+) -> PublishedReader:
     from newswire.runtime.app import consumer_name
     from newswire.runtime.connection import sync_client
     from newswire.subscribers.reader import PublishedReader, published_streams
@@ -256,6 +288,7 @@ def _reader(settings: Settings, url: str, group: str, start: Literal["earliest",
         claim_idle_ms=settings.claim_idle_ms,
         reclaim_interval_s=settings.reclaim_interval_ms / 1000,
         start=start,
+        on_read=stats.tick,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from newswire.subscribers.filters import EventFilter
 from newswire.subscribers.postgres_migrations import MIGRATIONS, Migration
 from newswire.subscribers.reader import PublishedEntry, PublishedReader
 from newswire.subscribers.search import search_text
+from newswire.subscribers.sink_metrics import SINK_WRITE_SECONDS
 from newswire.subscribers.sink_support import SinkDeadLetters, SinkStats, retry_transient
 
 log = structlog.get_logger("newswire.sink.postgres")
@@ -190,7 +192,7 @@ class PostgresSink:
         self.schema = schema
         self.event_filter = event_filter
         self.dead_letters = dead_letters
-        self.stats = stats or SinkStats()
+        self.stats = stats or SinkStats("postgres")
         self._conn: psycopg.Connection[Any] | None = None
 
     def prepare(self) -> list[int]:
@@ -213,8 +215,10 @@ class PostgresSink:
                 continue
             if self.event_filter.empty or self.event_filter.accepts(json.loads(row.data)):
                 rows.append(row)
+        started = time.monotonic()
         retry_transient(lambda: self._write(rows), stop, what="postgres_write", errors=(psycopg.OperationalError,),
-                        on_error=self._reset)
+                        on_error=self._reset, stats=self.stats)
+        SINK_WRITE_SECONDS.labels(self.stats.sink).observe(time.monotonic() - started)
         for entry, reason in bad:
             self.dead_letters.add(entry, error_type="bad_event", error=reason, attempts=1)
         self.reader.acknowledge(batch)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -54,6 +54,7 @@ class PublishedReader:
         claim_idle_ms: int,
         reclaim_interval_s: float,
         start: Literal["earliest", "latest"] = "earliest",
+        on_read: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.streams = streams
@@ -64,6 +65,8 @@ class PublishedReader:
         self.claim_idle_ms = claim_idle_ms
         self.reclaim_interval_s = reclaim_interval_s
         self.start = start
+        # Called on every read, idle or not (the sink's liveness heartbeat).
+        self.on_read = on_read
         # Own pending entries first (a restart under the same name resumes them), then new ones.
         self._backlog = dict.fromkeys(streams, "0")
         self._next_reclaim = 0.0
@@ -85,6 +88,8 @@ class PublishedReader:
         """Yield batches until `stop` is set; the caller acknowledges each batch before asking for the next."""
         outage = RedisOutage()
         while not stop.is_set():
+            if self.on_read is not None:
+                self.on_read()
             try:
                 batch = self._read()
             except (redis.ConnectionError, redis.TimeoutError) as exc:

@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 
+from newswire.runtime.http import Heartbeat
+from newswire.runtime.logging import flush_logs
+from newswire.subscribers.sink_metrics import SINK_EVENTS, SINK_RETRIES
+
 if TYPE_CHECKING:
     from newswire.runtime.connection import SyncRedis
     from newswire.subscribers.reader import PublishedEntry
@@ -40,6 +44,7 @@ def retry_transient(
     on_error: Callable[[], None] | None = None,
     base_s: float = 0.5,
     cap_s: float = 30.0,
+    stats: SinkStats | None = None,
 ) -> T:
     """Run `action` until it succeeds, backing off on `errors` (logged once when they start and once when
     they end); raise Stopped when `stop` is set while waiting."""
@@ -53,6 +58,9 @@ def retry_transient(
                 log.warning(f"{what}_failing", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             if on_error is not None:
                 on_error()
+            if stats is not None:
+                SINK_RETRIES.labels(stats.sink).inc()
+                stats.tick()
             if stop.wait(backoff_delay(attempt, base_s=base_s, cap_s=cap_s)):
                 raise Stopped from exc
             continue
@@ -108,9 +116,14 @@ class SinkDeadLetters:
 
 @dataclass
 class SinkStats:
-    """Counts of what a sink did, logged every `interval_s` with the rate since the last line."""
+    """Counts of what a sink did: Prometheus counters, and a log line every `interval_s` with the rate.
 
+    `tick()` marks the sink alive for /healthz; it is called on every read and while waiting to retry.
+    """
+
+    sink: str = "sink"
     interval_s: float = 10.0
+    heartbeat: Heartbeat | None = None
     written: int = 0
     skipped: int = 0
     dead_lettered: int = 0
@@ -120,8 +133,18 @@ class SinkStats:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, *, written: int, skipped: int = 0, dead_lettered: int = 0) -> None:
+        for outcome, number in (("delivered", written), ("filtered", skipped), ("dead_lettered", dead_lettered)):
+            if number:
+                SINK_EVENTS.labels(self.sink, outcome).inc(number)
         with self._lock:
             self._count(written, skipped, dead_lettered)
+        self.tick()
+
+    def tick(self) -> None:
+        """Mark the sink alive and write out buffered log lines (after every read, batch and retry wait)."""
+        if self.heartbeat is not None:
+            self.heartbeat.last = time.monotonic()
+        flush_logs()
 
     def _count(self, written: int, skipped: int, dead_lettered: int) -> None:
         self.written += written

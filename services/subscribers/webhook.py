@@ -39,6 +39,7 @@ import structlog
 
 from newswire.subscribers.filters import EventFilter
 from newswire.subscribers.reader import PublishedEntry
+from newswire.subscribers.sink_metrics import SINK_RETRIES, SINK_WRITE_SECONDS
 from newswire.subscribers.sink_support import SinkDeadLetters, SinkStats, Stopped, backoff_delay
 
 if TYPE_CHECKING:
@@ -249,7 +250,7 @@ class WebhookSink:
         self.dead_letters = dead_letters
         self.render = render
         self.dataschema = dataschema
-        self.stats = stats or SinkStats()
+        self.stats = stats or SinkStats("webhook")
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="webhook")
 
     def prepare(self) -> None:
@@ -307,7 +308,9 @@ class WebhookSink:
             if stop.is_set():
                 raise Stopped
             attempts += 1
+            started = time.monotonic()
             outcome = self.endpoint.attempt(request)
+            SINK_WRITE_SECONDS.labels(self.stats.sink).observe(time.monotonic() - started)
             if outcome.delivered:
                 self.reader.acknowledge([entry])
                 self.stats.count(written=1)
@@ -322,6 +325,8 @@ class WebhookSink:
                 delay = min(max(delay, outcome.retry_after_s), policy.backoff_cap_s)
             log.info("webhook_retry", event_id=request.event_id, attempt=attempts, error=outcome.error,
                      delay_s=round(delay, 2))
+            SINK_RETRIES.labels(self.stats.sink).inc()
+            self.stats.tick()
             if stop.wait(delay):
                 raise Stopped
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -222,6 +223,13 @@ def test_signed_cloudevents_retried_in_order_with_dead_letters(
         verify_signature(SECRET, sample.headers, sample.body, now=int(sample.headers["webhook-timestamp"]) + 301)
 
 
+def http_port(log: Path) -> int | None:
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("{") and json.loads(line).get("event") == "http_listening":
+            return int(json.loads(line)["port"])
+    return None
+
+
 def test_the_command_sends_ninjs_with_filters_and_stops_on_sigterm(
     receiver: tuple[Receiver, str], redis_url: str, prefix: str, tmp_path: Path
 ) -> None:
@@ -235,7 +243,7 @@ def test_the_command_sends_ninjs_with_filters_and_stops_on_sigterm(
         published_fields(4, language="ar", topics=(("medtop:04000000", None),)),
     ])
     env = {**os.environ, "NEWSWIRE_REDIS_URL": redis_url, "NEWSWIRE_PREFIX": prefix, "NEWSWIRE_BLOCK_MS": "100",
-           "NEWSWIRE_LOG_FORMAT": "json", "NEWSWIRE_WEBHOOK_SECRET": "plain text secret"}
+           "NEWSWIRE_LOG_FORMAT": "json", "NEWSWIRE_WEBHOOK_SECRET": "plain text secret", "NEWSWIRE_HTTP_PORT": "0"}
     log = tmp_path / "sink.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -247,6 +255,14 @@ def test_the_command_sends_ninjs_with_filters_and_stops_on_sigterm(
         eventually(lambda: behaviour.requests, 30, "a request")
         eventually(lambda: client.xinfo_groups(stream)[0]["lag"] == 0
                    and client.xinfo_groups(stream)[0]["pending"] == 0, 30, "every event handled")
+        # Like the workers, the sink serves its metrics, liveness and readiness.
+        port = eventually(lambda: http_port(log), 30, "the sink's HTTP port logged")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            metrics = response.read().decode()
+        assert 'newswire_sink_events_total{outcome="delivered",sink="webhook-ninjs-test"} 1.0' in metrics
+        assert 'newswire_sink_events_total{outcome="filtered",sink="webhook-ninjs-test"} 3.0' in metrics
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(30)
