@@ -20,6 +20,7 @@ from importlib import resources
 
 import ahocorasick
 
+from newswire.enricher.topic_model import TrainedTopicClassifier
 from newswire.schemas.articles import CleanedArticle, Entity, EntityType, Topic
 
 _TITLE_WEIGHT = 3.0
@@ -46,6 +47,8 @@ _MIN_SUBTOPIC_SHARE = 0.25
 _MIN_SUBTOPIC_CUES = 2
 # A subtopic's evidence counts toward its parent at this rate (its cues mostly repeat the parent's).
 _SUBTOPIC_TO_PARENT = 0.3
+# Characters of the body the trained classifier reads (it stops at topic_model.MAX_BODY_WORDS words anyway).
+_MODEL_BODY_CHARS = 6000
 # The score of the leading topic saturates with evidence: this much raw score gives about 0.63.
 _SCORE_SCALE = 10.0
 
@@ -126,8 +129,10 @@ class _Evidence:
 class TopicModel:
     """Cue automata per language, the taxonomy and the entity rules, loaded once per process."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, use_trained: bool = True) -> None:
         data = resources.files("newswire.enricher") / "data"
+        # The build script reads lexicon evidence before any trained model exists.
+        self.trained = TrainedTopicClassifier.load() if use_trained else None
         taxonomy = json.loads((data / "iptc_mediatopics.json").read_text(encoding="utf-8"))
         self.concepts = {
             item["qcode"]: _Concept(
@@ -164,16 +169,56 @@ class TopicModel:
         ]
 
     def classify(self, article: CleanedArticle, *, language: str | None, entities: list[Entity]) -> list[Topic]:
-        """Top-level topics (at least one when there is any signal), finer ones under them where confident."""
+        """Top-level topics (at least one when there is any signal), finer ones under them where confident.
+
+        The trained classifier decides the top-level topics for the languages it was trained on when its best
+        probability reaches its confidence threshold; otherwise the lexicons and entity rules decide.
+        """
+        evidence, probabilities = self.read(article, language=language, entities=entities)
+        thresholds = self.trained.thresholds_for(language) if self.trained and probabilities else None
+        return self.decide(evidence, probabilities, thresholds, language)
+
+    def read(
+        self, article: CleanedArticle, *, language: str | None, entities: list[Entity]
+    ) -> tuple[dict[str, _Evidence], dict[str, float] | None]:
+        """Cue and entity evidence, and the classifier's probabilities when it knows the language."""
+        title, body = normalise(article.title or ""), normalise(article.body)
+        evidence = self._text_evidence(title, body, language)
+        # Entity evidence joins the lexicon features: the classifier learnt what cue evidence means per topic,
+        # and an entity rule's evidence means the same (training passages had no linked entities).
+        self._add_entities(evidence, entities)
+        lexicon = {qcode: entry.score for qcode, entry in self._top_level(evidence).items()}
+        if self.trained is None or not self.trained.knows(language):
+            return evidence, None
+        return evidence, self.trained.probabilities(title, body[:_MODEL_BODY_CHARS], lexicon, language).scores
+
+    def decide(
+        self,
+        evidence: dict[str, _Evidence],
+        probabilities: dict[str, float] | None,
+        thresholds: dict[str, float] | None,
+        language: str | None,
+    ) -> list[Topic]:
+        """The classifier decides when it is confident enough for the language, the lexicon rules otherwise."""
+        if probabilities and thresholds and max(probabilities.values()) >= thresholds["confident"]:
+            return self._decide_trained(evidence, probabilities, thresholds, language)
+        return self._decide(evidence, language)
+
+    def lexicon_scores(self, title: str, body: str, language: str | None) -> dict[str, float]:
+        """Top-level cue evidence of a text (no entities): the lexicon features of the trained classifier."""
+        evidence = self._text_evidence(normalise(title), normalise(body), language)
+        return {qcode: entry.score for qcode, entry in self._top_level(evidence).items()}
+
+    def _text_evidence(self, title: str, body: str, language: str | None) -> dict[str, _Evidence]:
+        """Cue evidence of a normalised title and body."""
         code = (language or "").split("-")[0].lower()
         automaton = self._automata.get(_LEXICON_OF.get(code, code), self._any_language)
         evidence: dict[str, _Evidence] = defaultdict(_Evidence)
-        lead, rest = _split_lead(article.body)
-        for segment, weight in ((article.title or "", _TITLE_WEIGHT), (lead, _LEAD_WEIGHT), (rest, _BODY_WEIGHT)):
+        lead, rest = _split_lead(body)
+        for segment, weight in ((title, _TITLE_WEIGHT), (lead, _LEAD_WEIGHT), (rest, _BODY_WEIGHT)):
             if segment:
-                self._add_cues(evidence, automaton, normalise(segment), weight, opening=segment is not rest)
-        self._add_entities(evidence, entities)
-        return self._decide(evidence, language)
+                self._add_cues(evidence, automaton, segment, weight, opening=segment is not rest)
+        return evidence
 
     def _add_cues(
         self,
@@ -250,17 +295,7 @@ class TopicModel:
                     entry.cues[label] = entry.cues.get(label, 0.0) + weight
 
     def _decide(self, evidence: dict[str, _Evidence], language: str | None) -> list[Topic]:
-        top: dict[str, _Evidence] = {}
-        for qcode, entry in evidence.items():
-            if self.concepts[qcode].level == 1:
-                top[qcode] = _Evidence(entry.score, dict(entry.cues), entry.opening)
-        for qcode, entry in evidence.items():
-            if self.concepts[qcode].level > 1:
-                parent = top.setdefault(self._top_of(qcode), _Evidence())
-                parent.score += _SUBTOPIC_TO_PARENT * entry.score
-                parent.opening += _SUBTOPIC_TO_PARENT * entry.opening
-                for cue, gain in entry.cues.items():
-                    parent.cues.setdefault(cue, _SUBTOPIC_TO_PARENT * gain)
+        top = self._top_level(evidence)
         ranked = sorted(((q, e) for q, e in top.items() if e.score > 0), key=lambda item: -item[1].score)
         if not ranked:
             return []
@@ -278,17 +313,62 @@ class TopicModel:
         topics: list[Topic] = []
         for qcode, entry in chosen:
             topics.append(self._topic(qcode, entry, entry.score / leader_score * confidence, language))
-            children = [
-                (child, child_entry)
-                for child, child_entry in evidence.items()
-                if self.concepts[child].level > 1 and self._top_of(child) == qcode
-                and child_entry.score >= _MIN_SUBTOPIC_SHARE * entry.score
-                and len(child_entry.cues) >= _MIN_SUBTOPIC_CUES
-            ]
-            for child, child_entry in sorted(children, key=lambda item: -item[1].score):
-                share = min(1.0, child_entry.score / entry.score)
-                topics.append(self._topic(child, child_entry, share * topics[-1].score, language))
+            topics.extend(self._subtopics(evidence, qcode, entry, topics[-1].score, language))
         return topics
+
+    def _top_level(self, evidence: dict[str, _Evidence]) -> dict[str, _Evidence]:
+        """Evidence per top-level topic, each subtopic's counted toward its parent at a reduced rate."""
+        top: dict[str, _Evidence] = {}
+        for qcode, entry in evidence.items():
+            if self.concepts[qcode].level == 1:
+                top[qcode] = _Evidence(entry.score, dict(entry.cues), entry.opening)
+        for qcode, entry in evidence.items():
+            if self.concepts[qcode].level > 1:
+                parent = top.setdefault(self._top_of(qcode), _Evidence())
+                parent.score += _SUBTOPIC_TO_PARENT * entry.score
+                parent.opening += _SUBTOPIC_TO_PARENT * entry.opening
+                for cue, gain in entry.cues.items():
+                    parent.cues.setdefault(cue, _SUBTOPIC_TO_PARENT * gain)
+        return top
+
+    def _decide_trained(
+        self,
+        evidence: dict[str, _Evidence],
+        probabilities: dict[str, float],
+        thresholds: dict[str, float],
+        language: str | None,
+    ) -> list[Topic]:
+        """The classifier's top topic and those at or above its threshold, plus further topics the lexicon
+        rules select (the classifier learnt from one-section articles, so it rarely gives a second topic a
+        high probability); subtopics from the lexicons."""
+        ranked = sorted(probabilities.items(), key=lambda item: -item[1])
+        chosen = [ranked[0]] + [(qcode, p) for qcode, p in ranked[1:_MAX_TOP_LEVEL] if p >= thresholds["secondary"]]
+        for topic in self._decide(evidence, language):
+            if topic.level == 1 and len(chosen) < _MAX_TOP_LEVEL and all(q != topic.qcode for q, _ in chosen):
+                chosen.append((topic.qcode, max(probabilities.get(topic.qcode, 0.0), min(topic.score, ranked[0][1]))))
+        top = self._top_level(evidence)
+        topics: list[Topic] = []
+        for qcode, probability in chosen:
+            entry = top.get(qcode, _Evidence())
+            topics.append(self._topic(qcode, entry, probability, language))
+            topics.extend(self._subtopics(evidence, qcode, entry, topics[-1].score, language))
+        return topics
+
+    def _subtopics(
+        self, evidence: dict[str, _Evidence], qcode: str, entry: _Evidence, parent_score: float, language: str | None
+    ) -> list[Topic]:
+        children = [
+            (child, child_entry)
+            for child, child_entry in evidence.items()
+            if self.concepts[child].level > 1 and self._top_of(child) == qcode
+            and entry.score > 0
+            and child_entry.score >= _MIN_SUBTOPIC_SHARE * entry.score
+            and len(child_entry.cues) >= _MIN_SUBTOPIC_CUES
+        ]
+        return [
+            self._topic(child, child_entry, min(1.0, child_entry.score / entry.score) * parent_score, language)
+            for child, child_entry in sorted(children, key=lambda item: -item[1].score)
+        ]
 
     def _top_of(self, qcode: str) -> str:
         concept = self.concepts[qcode]

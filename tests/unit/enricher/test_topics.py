@@ -1,14 +1,23 @@
-"""IPTC topics: the gold sample, multilingual texts, incidental mentions, entities, Arabic clitics."""
+"""IPTC topics: the trained classifier, the gold sample, multilingual texts, lexicon rules, Arabic clitics."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from newswire.enricher.topics import classify_topics, normalise
+from newswire.enricher.topic_model import MODEL_FILE, TrainedTopicClassifier, arabic_stem, text_terms
+from newswire.enricher.topics import TopicModel, classify_topics, normalise, warm_up
 from newswire.schemas.articles import Entity, EntityType
 from tests.unit.enricher.conftest import make_article
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "topics"
+# The lexicon rules alone: what decides for languages the classifier was not trained on.
+LEXICONS = TopicModel(use_trained=False)
 
 POLITICS, ECONOMY, SPORT, CONFLICT = "medtop:11000000", "medtop:04000000", "medtop:15000000", "medtop:16000000"
 CRIME, ARTS, WEATHER = "medtop:02000000", "medtop:01000000", "medtop:17000000"
@@ -67,18 +76,18 @@ def test_title_outweighs_a_body_mention() -> None:
     assert classify_topics(article, language="en", entities=[])[0].qcode == SPORT
 
 
-def test_entities_add_evidence() -> None:
+def test_entities_add_evidence_to_the_lexicon_rules() -> None:
     bank = Entity(id="Q1", type=EntityType.ORG, name="Central Bank of Egypt", salience=0.9)
     army = Entity(id="Q2", type=EntityType.ORG, name="Egyptian Army", salience=0.9)
     article = make_article("أصدر بيانا اليوم.")
-    assert classify_topics(article, language="ar", entities=[bank])[0].qcode == ECONOMY
-    assert classify_topics(article, language="ar", entities=[army])[0].qcode == CONFLICT
+    assert LEXICONS.classify(article, language="ar", entities=[bank])[0].qcode == ECONOMY
+    assert LEXICONS.classify(article, language="ar", entities=[army])[0].qcode == CONFLICT
     countries = [
         Entity(id=f"L{i}", type=EntityType.LOC, name=name, salience=0.5, country=code)
         for i, (name, code) in enumerate([("Russia", "RU"), ("China", "CN"), ("United States", "US")])
     ]
     leader = Entity(id="P1", type=EntityType.PERSON, name="Someone", salience=0.8)
-    assert classify_topics(article, language="ar", entities=[*countries, leader])[0].qcode == POLITICS
+    assert LEXICONS.classify(article, language="ar", entities=[*countries, leader])[0].qcode == POLITICS
 
 
 def test_arabic_proclitics_and_normalisation_match_cues() -> None:
@@ -137,5 +146,58 @@ def test_second_topic_needs_evidence_in_the_lead() -> None:
     lead = "The singer released her new album on Friday, with a film of the recording sessions and a concert tour. "
     aside = "Her label's revenue, profit, shares and investors came up; the company is on the stock market. "
     body = lead + "\n\n" + "She talked about the songs and the musicians. " * 12 + aside * 8
-    found = top_level(classify_topics(make_article(body), language="en", entities=[]))
+    found = top_level(LEXICONS.classify(make_article(body), language="en", entities=[]))
     assert found == {ARTS}
+
+
+def _unseen() -> list[dict[str, str]]:
+    return json.loads((FIXTURES / "unseen_articles.json").read_text(encoding="utf-8"))["articles"]  # type: ignore[no-any-return]
+
+
+def test_trained_model_loads_from_package_data() -> None:
+    data = resources.files("newswire.enricher") / "data"
+    model = TrainedTopicClassifier.load()
+    assert model.topics == sorted(q for q, c in LEXICONS.concepts.items() if c.level == 1)
+    assert {"ar", "en"} <= set(model.thresholds)
+    committed = (data / MODEL_FILE).read_bytes()
+    assert len(committed) <= 30_000_000
+    card = json.loads((data / "topic_model.card.json").read_text(encoding="utf-8"))
+    assert hashlib.sha256(committed).hexdigest() == card["sha256"]
+    assert card["thresholds"] == model.thresholds
+
+
+@pytest.mark.parametrize("article", _unseen(), ids=lambda a: f"{a['language']}-{a['topic'][7:9]}")
+def test_unseen_articles_get_their_section_first(article: dict[str, str]) -> None:
+    topics = classify_topics(make_article(article["body"], article["title"]), language=article["language"], entities=[])
+    assert topics[0].qcode == article["topic"], [(t.qcode, t.score) for t in topics]
+
+
+def test_the_classifier_decides_and_its_scores_are_probabilities() -> None:
+    model = warm_up()
+    for article in _unseen():
+        cleaned = make_article(article["body"], article["title"])
+        _evidence, probabilities = model.read(cleaned, language=article["language"], entities=[])
+        assert probabilities is not None and len(probabilities) == 17
+        assert all(0.0 <= p <= 1.0 for p in probabilities.values())
+        # Independent logistic units (multi-label), not a softmax: they need not sum to one.
+        leader = max(probabilities, key=probabilities.__getitem__)
+        topics = model.classify(cleaned, language=article["language"], entities=[])
+        if max(probabilities.values()) >= model.trained.thresholds_for(article["language"])["confident"]:  # type: ignore[union-attr]
+            assert topics[0].qcode == leader and topics[0].score == round(probabilities[leader], 3)
+        assert all(0.0 <= t.score <= 1.0 for t in topics)
+
+
+def test_languages_without_training_data_keep_the_lexicons() -> None:
+    text = "La Juventus ha battuto il Milan per due gol a uno nella partita di campionato."
+    _evidence, probabilities = warm_up().read(make_article(text), language="it", entities=[])
+    assert probabilities is None
+    assert classify_topics(make_article(text), language="it", entities=[]) == LEXICONS.classify(
+        make_article(text), language="it", entities=[]
+    )
+
+
+def test_features_fold_text_like_the_training_corpus() -> None:
+    # SANAD, the Arabic training corpus, has no punctuation or digits: inference reads text the same way.
+    assert text_terms(normalise("في 2024، قال: «الحكومة»!")) == text_terms(normalise("في قال الحكومه"))
+    assert arabic_stem("والانتخابات") == arabic_stem("الانتخاب") == "انتخاب"
+    assert any(term.startswith("c:") for term in text_terms("東京で選挙が行われた"))

@@ -1,0 +1,165 @@
+"""Trained IPTC top-level topic classifier: hashed word n-grams plus lexicon evidence, one logistic unit per topic.
+
+The model file (data/topic_model.npz) is written by `python -m newswire.enricher.build_topics`; this module holds
+the feature extraction that training and inference share, so both read a text the same way. Texts are folded
+like the SANAD training corpus (punctuation and digits removed), Arabic words also give a light stem (clitics
+and common suffixes off), other words their first six letters, and Chinese or Japanese runs their character
+pairs. Hashing is CRC-32, stable across processes and platforms.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import math
+import re
+import zlib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+MODEL_FILE = "topic_model.npz"
+# Words of the body read by the model: the topic is settled in the opening, and more only adds time.
+MAX_BODY_WORDS = 400
+TITLE_REPEATS = 2
+# Dense lexicon features sit after the hashed buckets: per topic log(1 + evidence) and share of the leader.
+LEXICON_SCALE = 0.25
+
+_NON_LETTERS = re.compile(r"[\W\d_]+")
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+")
+_ARABIC_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
+_ARABIC_SUFFIXES = ("هما", "ها", "هم", "ات", "ون", "ين", "ان", "يه", "ه", "ي")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def arabic_stem(word: str) -> str:
+    """Light stem: one proclitic group and one suffix off, keeping at least three letters."""
+    for prefix in _ARABIC_PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            word = word[len(prefix) :]
+            break
+    for suffix in _ARABIC_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _stem(word: str) -> str:
+    """An Arabic word's light stem, another word's first six letters."""
+    return arabic_stem(word) if "\u0600" <= word[0] <= "\u06ff" else word[:6]
+
+
+def text_terms(text: str, *, max_words: int | None = None) -> list[str]:
+    """Terms of an already normalised text: words, stems or prefixes, adjacent word pairs, CJK character pairs."""
+    flat = _NON_LETTERS.sub(" ", text)
+    terms: list[str] = []
+    for run in _CJK_RUN.findall(flat):
+        terms.extend("c:" + run[i : i + 2] for i in range(max(1, len(run) - 1)))
+        if max_words is not None and len(terms) > 3 * max_words:
+            break
+    flat = _CJK_RUN.sub(" ", flat)
+    words = flat.split()
+    if max_words is not None:
+        words = words[:max_words]
+    stems = [_stem(word) for word in words]
+    terms.extend("w:" + word for word in words)
+    terms.extend("s:" + stem for word, stem in zip(words, stems, strict=True) if stem != word)
+    terms.extend("b:" + first + " " + second for first, second in itertools.pairwise(stems))
+    return terms
+
+
+def hashed_counts(terms: list[str], buckets: int) -> dict[int, float]:
+    """Term counts by CRC-32 bucket."""
+    counts: dict[int, float] = {}
+    for term in terms:
+        index = zlib.crc32(term.encode("utf-8")) % buckets
+        counts[index] = counts.get(index, 0.0) + 1.0
+    return counts
+
+
+def feature_vector(
+    title_terms: list[str], body_terms: list[str], lexicon: list[float], buckets: int
+) -> tuple[list[int], list[float]]:
+    """Sparse features: sublinear term counts (title counted twice), L2-normalised, then the lexicon block."""
+    counts = hashed_counts(body_terms + title_terms * TITLE_REPEATS, buckets)
+    values = {index: 1.0 + math.log(count) for index, count in counts.items()}
+    norm = math.sqrt(sum(value * value for value in values.values())) or 1.0
+    indices = list(values)
+    weights = [value / norm for value in values.values()]
+    leader = max(lexicon) if lexicon else 0.0
+    for offset, score in enumerate(lexicon):
+        if score > 0:
+            indices.append(buckets + offset)
+            weights.append(LEXICON_SCALE * math.log1p(score))
+            indices.append(buckets + len(lexicon) + offset)
+            weights.append(score / leader)
+    return indices, weights
+
+
+@dataclass(frozen=True, slots=True)
+class TopicProbabilities:
+    """Probability per top-level qcode."""
+
+    scores: dict[str, float]
+
+
+class TrainedTopicClassifier:
+    """Weights (buckets + lexicon block, topics) and biases; probabilities by a logistic unit per topic."""
+
+    def __init__(
+        self, weights: npt.NDArray[np.float32], bias: npt.NDArray[np.float32], meta: dict[str, Any]
+    ) -> None:
+        self.weights = weights.astype(np.float32)
+        self.bias = bias.astype(np.float32)
+        self.topics: list[str] = list(meta["topics"])
+        self.buckets: int = int(meta["buckets"])
+        # Per language: "confident" (the least top probability at which the classifier decides) and
+        # "secondary" (the least probability of a further topic).
+        self.thresholds: dict[str, dict[str, float]] = {
+            code: dict(values) for code, values in meta["thresholds"].items()
+        }
+        self.meta = meta
+        if self.weights.shape != (self.buckets + 2 * len(self.topics), len(self.topics)):
+            raise ValueError(f"topic weights of shape {self.weights.shape} do not match their metadata")
+
+    @classmethod
+    def load(cls) -> TrainedTopicClassifier:
+        """The committed model from the package's data."""
+        path = resources.files("newswire.enricher") / "data" / MODEL_FILE
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{MODEL_FILE} is missing from newswire.enricher.data: rebuild it with"
+                " `python -m newswire.enricher.build_topics` (see tests/benchmarks/RESULTS.md)"
+            )
+        with path.open("rb") as handle, np.load(handle) as archive:
+            weights, bias = archive["weights"], archive["bias"]
+            meta = json.loads(bytes(archive["meta"]).decode("utf-8"))
+        return cls(weights, bias, meta)
+
+    def knows(self, language: str | None) -> bool:
+        """Whether the classifier was trained on text in this language."""
+        return (language or "").split("-")[0].lower() in self.thresholds
+
+    def thresholds_for(self, language: str | None) -> dict[str, float]:
+        """The decision thresholds chosen for this language on the dev data."""
+        return self.thresholds[(language or "").split("-")[0].lower()]
+
+    def probabilities(
+        self, title: str, body: str, lexicon: dict[str, float], language: str | None
+    ) -> TopicProbabilities:
+        """Calibrated probability of every top-level topic for a normalised title and body."""
+        indices, values = feature_vector(
+            text_terms(title),
+            text_terms(body, max_words=MAX_BODY_WORDS),
+            [lexicon.get(qcode, 0.0) for qcode in self.topics],
+            self.buckets,
+        )
+        rows = self.weights[np.asarray(indices, dtype=np.int64)]
+        logits = np.asarray(values, dtype=np.float32) @ rows + self.bias
+        probabilities = 1.0 / (1.0 + np.exp(-logits))
+        return TopicProbabilities({qcode: float(p) for qcode, p in zip(self.topics, probabilities, strict=True)})
