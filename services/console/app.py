@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -33,8 +34,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from newswire.cli import dlq
 from newswire.console import articles
 from newswire.console.access import AccessDenied, ConsoleAccess, csrf_token
-from newswire.console.highlight import highlight_body, wikidata_id
-from newswire.console.pipeline import PipelineMonitor, snapshot
+from newswire.console.highlight import format_number, highlight_body, wikidata_id
+from newswire.console.pipeline import PipelineMonitor, finished_minutes, snapshot
 from newswire.runtime.settings import Settings, StreamKeys
 from newswire.stages import STAGE_NAMES
 
@@ -102,7 +103,7 @@ def create_app(config: ConsoleConfig) -> Starlette:
         client = config.client_factory()
         monitor = PipelineMonitor(lambda: snapshot(client, config.settings), config.sample_interval_s)
         state.update(client=client, monitor=monitor)
-        sampler = asyncio.create_task(monitor.run())
+        sampler = asyncio.create_task(monitor.run(lambda: finished_minutes(client, config.settings, time.time())))
         try:
             yield
         finally:
@@ -311,6 +312,7 @@ def _templates() -> jinja2.Environment:
     environment.filters["when"] = _when
     environment.filters["seconds"] = _seconds
     environment.filters["size"] = _size
+    environment.filters["number"] = format_number
     environment.filters["query"] = lambda values: urlencode({k: v for k, v in values.items() if v})
     return environment
 

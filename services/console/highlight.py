@@ -43,7 +43,7 @@ def spans_of(article: Mapping[str, Any]) -> list[Span]:
         found.append(Span(_int(quote.get("start")), _int(quote.get("end")), "quote", title))
     for amount in _dicts(article.get("amounts")):
         unit = amount.get("unit")
-        title = f"{amount.get('kind', 'amount')}: {_number(amount.get('value'))}{' ' + str(unit) if unit else ''}"
+        title = f"{amount.get('kind', 'amount')}: {format_number(amount.get('value'))}{' ' + str(unit) if unit else ''}"
         found.append(Span(_int(amount.get("start")), _int(amount.get("end")), "amount", title))
     return [span for span in found if 0 <= span.start < span.end <= length]
 
@@ -120,7 +120,8 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else -1
 
 
-def _number(value: Any) -> str:
+def format_number(value: Any) -> str:
+    """A number for people: thousands separated, no `.0` on whole values."""
     if isinstance(value, float) and value.is_integer():
         return f"{int(value):,}"
     return f"{value:,}" if isinstance(value, int | float) else str(value)

@@ -33,6 +33,20 @@ def snapshot(client: redis.Redis, settings: Settings, now: float | None = None) 
     return figures
 
 
+def finished_minutes(client: redis.Redis, settings: Settings, now: float) -> list[tuple[float, dict[str, float]]]:
+    """Each stage's throughput in the last two whole minutes, from the counters the stages keep (3 minutes),
+    so a console that has just started already draws a little history."""
+    points = []
+    for minutes_ago in (2, 1):
+        start = (now // 60 - minutes_ago) * 60
+        rates = {}
+        for stage in STAGE_NAMES:
+            counters = client.mget([keys.rate(stage, start) for keys in settings.partition_keys()])
+            rates[stage] = round(sum(int(count or 0) for count in counters) / 60, 2)
+        points.append((start + 60, rates))
+    return points
+
+
 def consumers(client: redis.Redis, key: str, group: str) -> list[dict[str, Any]]:
     """Each consumer of a group with its pending count and the seconds since it last read."""
     try:
@@ -65,8 +79,13 @@ class PipelineMonitor:
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _version: int = 0
 
-    async def run(self) -> None:
+    async def run(self, seed: Callable[[], list[tuple[float, dict[str, float]]]] | None = None) -> None:
         """Sample until cancelled; a Redis outage is shown on the page and logged once, not raised."""
+        if seed is not None:
+            try:
+                self.history.extend(await asyncio.to_thread(seed))
+            except (redis.RedisError, OSError) as exc:
+                log.warning("console_history_unavailable", error=str(exc))
         while True:
             await self.sample()
             await asyncio.sleep(self.interval_s)

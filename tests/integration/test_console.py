@@ -20,6 +20,7 @@ from newswire.cli import dlq
 from newswire.console.access import ConsoleAccess
 from newswire.console.app import ConsoleConfig, create_app
 from newswire.console.command import bind, redis_label, stream_sets
+from newswire.console.pipeline import finished_minutes
 from newswire.publisher.publish import draft_event
 from newswire.runtime.settings import Settings
 from newswire.schemas import EnrichedArticle
@@ -381,3 +382,16 @@ def test_a_dead_letter_from_a_foreign_stream_is_not_replayed(
                                                            "entry": f"0:{entry_id}", "confirmed": "yes"})
     assert response.status_code == 400 and "nowhere to replay them" in response.text
     assert sync_redis.xlen(settings.keys.dlq) == 1 and not sync_redis.exists("{someone-else}:raw")
+
+
+def test_the_chart_starts_with_the_last_two_minutes_the_stages_counted(
+    settings: Settings, sync_redis: redis.Redis
+) -> None:
+    now = 1_800_000_030.0  # 30 s into a minute
+    sync_redis.set(settings.keys.rate("enricher", now - 120), 120)
+    sync_redis.set(settings.keys.rate("enricher", now - 60), 30)
+    sync_redis.set(settings.keys.rate("enricher", now), 999)  # the minute under way is not a whole minute
+    points = finished_minutes(sync_redis, settings, now)
+    assert [at for at, _ in points] == [now - 30 - 60, now - 30]
+    assert [rates["enricher"] for _, rates in points] == [2.0, 0.5]
+    assert [rates["cleaner"] for _, rates in points] == [0.0, 0.0]
