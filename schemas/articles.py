@@ -191,6 +191,11 @@ class Entity(_Model):
         "the name as written in the article."
     )
     name_local: str | None = Field(default=None, description="Name in the article's language.")
+    name_latin: str | None = Field(
+        default=None,
+        description="Latin-script form of a name written in another script that is not in the knowledge base "
+        "(a romanisation of the Arabic, as a reader would say it).",
+    )
     mentions: list[Mention] = Field(default_factory=list, description="Every mention in the body.")
     salience: float = Field(ge=0.0, le=1.0, description="How central the entity is (mentions, position), 0 to 1.")
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 code of the country, for places.")

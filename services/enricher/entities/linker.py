@@ -208,7 +208,7 @@ class EntityLinker:
             entry.mentions = [m for m in entry.mentions if not (start <= m[0] and m[1] <= end)]
             if not entry.mentions:
                 del found[entry.id]
-        self._add(found, entity_id, entity_type, romanize(written), None, (start, end))
+        self._add(found, entity_id, entity_type, written, None, (start, end))
 
     def _add_recognised(
         self,
@@ -265,7 +265,7 @@ class EntityLinker:
                 del found[entry.id]
         written = _original_slice(original, offsets, start, end)
         slug = _SLUG_RE.sub("-", norm[start:end]).strip("-")
-        self._add(found, f"nw:{name.type.value.lower()}:{slug}", name.type, romanize(written), None, (start, end))
+        self._add(found, f"nw:{name.type.value.lower()}:{slug}", name.type, written, None, (start, end))
 
     @staticmethod
     def _person_with_surname(found: dict[str, FoundEntity], norm: str, word: str) -> FoundEntity | None:
@@ -353,6 +353,7 @@ class EntityLinker:
                     type=entry.type,
                     name=entry.name,
                     name_local=local,
+                    name_latin=romanize(entry.name) if known is None and is_arabic(entry.name) else None,
                     mentions=[
                         Mention(text=text, start=_orig(offsets, start), end=_orig_end(offsets, end))
                         for text, (start, end) in zip(written, mentions, strict=True)
