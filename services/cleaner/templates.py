@@ -11,6 +11,7 @@ every key). Template removal never empties an article: if every paragraph would 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import OutOfMemoryError, ResponseError
 
 from newswire.cleaner.normalize import comparison_key, fold_case
+from newswire.runtime.connection import is_cluster
 from newswire.runtime.metrics import REGISTRY
 
 log = structlog.get_logger("newswire.cleaner.templates")
@@ -89,6 +91,10 @@ def source_of(domain: str | None, source: str | None) -> str | None:
     return None
 
 
+# Script calls in flight at once on Redis Cluster (each takes a connection from the node's pool).
+_CLUSTER_CONCURRENCY = 16
+
+
 def _script_text() -> str:
     return resources.files("newswire.cleaner").joinpath("templates.lua").read_text(encoding="utf-8")
 
@@ -127,6 +133,18 @@ class TemplateStore:
     async def _run(self, redis: Redis, lookups: list[TemplateLookup], now: float, learn: bool) -> list[Any]:
         if self._sha is None:
             self._sha = await redis.script_load(self._script)
+        if is_cluster(redis):
+            # Redis Cluster pipelines cannot carry EVALSHA: concurrent calls (each in one slot), a few at a time.
+            replies: list[Any] = []
+            for start in range(0, len(lookups), _CLUSTER_CONCURRENCY):
+                calls = [
+                    redis.evalsha(self._sha, len(keys), *keys, *arguments)
+                    for keys, arguments in (
+                        self._arguments(lookup, now, learn) for lookup in lookups[start : start + _CLUSTER_CONCURRENCY]
+                    )
+                ]
+                replies += await asyncio.gather(*calls, return_exceptions=True)
+            return replies
         pipe = redis.pipeline(transaction=False)
         for lookup in lookups:
             keys, arguments = self._arguments(lookup, now, learn)

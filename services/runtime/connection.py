@@ -188,6 +188,8 @@ def async_client(url: str, **extra: Any) -> AsyncRedis:
         primary: redis.asyncio.Redis = sentinel.master_for(target.service, db=target.db)
         return primary
     nodes = [redis.asyncio.cluster.ClusterNode(host, port) for host, port in target.hosts]
+    # Per node: a worker holds one blocking read per partition and stage, beside its writes.
+    options.setdefault("max_connections", 512)
     return redis.asyncio.cluster.RedisCluster(startup_nodes=nodes, **options)
 
 

@@ -6,6 +6,7 @@ The machine's redis-server (7.x) is used when present, else the one bundled with
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -20,12 +21,26 @@ def server_binary() -> str:
     return shutil.which("redis-server") or redis_server_binary()
 
 
+def cluster_node_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free and valid too."""
+    while True:
+        port = free_port()
+        if port > 55535:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
 class RedisProcess:
     """One redis-server (or Sentinel) process on 127.0.0.1 with its own directory and log."""
 
-    def __init__(self, directory: Path, *args: str, sentinel: bool = False) -> None:
+    def __init__(self, directory: Path, *args: str, sentinel: bool = False, port: int | None = None) -> None:
         self.directory = directory
-        self.port = free_port()
+        self.port = port or free_port()
         self.args = args
         self.sentinel = sentinel
         self.process: subprocess.Popen[bytes] | None = None
@@ -60,7 +75,7 @@ class RedisProcess:
             return False
 
     def client(self, **options: object) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5, **options)  # type: ignore[arg-type]
+        return redis.Redis(host="127.0.0.1", port=self.port, **{"socket_timeout": 5, **options})  # type: ignore[arg-type]
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final write."""
@@ -141,7 +156,8 @@ class Cluster:
     def __init__(self, directory: Path, size: int = 3) -> None:
         self.nodes = [
             RedisProcess(directory / f"node-{index}", "--cluster-enabled", "yes",
-                         "--cluster-config-file", f"nodes-{index}.conf", "--cluster-node-timeout", "5000")
+                         "--cluster-config-file", f"nodes-{index}.conf", "--cluster-node-timeout", "5000",
+                         "--enable-debug-command", "local", port=cluster_node_port())
             for index in range(size)
         ]
 

@@ -32,7 +32,7 @@ def test_three_partitions_on_three_primaries_carry_3000_articles_exactly_once(tm
     cluster = Cluster(tmp_path / "cluster")
     cluster.start()
     workers = Workers(tmp_path)
-    prefix = "shards"
+    prefix = "newswire"  # {newswire:0..2} hash to slots on three different primaries of an even split
     env = worker_env(cluster.url, prefix, NEWSWIRE_PARTITIONS=str(PARTITIONS), NEWSWIRE_CLAIM_IDLE_MS="5000",
                      NEWSWIRE_RECLAIM_INTERVAL_MS="300", NEWSWIRE_BLOCK_MS="200")
     stages = {stage: workers.start(env, "run", stage) for stage in ("cleaner", "enricher", "publisher")}

@@ -91,7 +91,7 @@ def test_a_primary_killed_mid_run_loses_no_durably_published_article(tmp_path: P
         def all_confirmed_published() -> bool:
             ids = published_ids(reader, tag)  # type: ignore[arg-type]
             missing = confirmed - {event_id.rsplit("/", 1)[0] for event_id in ids}
-            assert not missing, f"{len(missing)} durably published articles not published yet, e.g. {sorted(missing)[:3]}"
+            assert not missing, f"{len(missing)} durably published articles not published, e.g. {sorted(missing)[:3]}"
             return True
 
         eventually(all_confirmed_published, 120, "every durably published article is published")
