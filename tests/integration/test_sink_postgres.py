@@ -185,7 +185,7 @@ def test_a_sink_killed_mid_batch_and_restarted_stores_every_event_exactly_once(
         except psycopg.errors.UndefinedTable:
             return 0
 
-    kills = 0
+    kills, unacknowledged = 0, []
     for threshold in (300, 1200):
         process = sink_process(redis_url, prefix, dsn, log)
         try:
@@ -194,6 +194,9 @@ def test_a_sink_killed_mid_batch_and_restarted_stores_every_event_exactly_once(
             process.send_signal(signal.SIGKILL)
             process.wait(10)
             kills += 1
+        # What the killed sink had read but not acknowledged (its batch in flight, committed or not).
+        unacknowledged.append(client.xpending(stream, "sink-postgres")["pending"])
+    assert any(unacknowledged), "neither kill caught a batch in flight"
     # Killed twice while writing: some batches were committed but not acknowledged (or neither).
     assert stored() < total
     process = sink_process(redis_url, prefix, dsn, log)
