@@ -23,13 +23,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from newswire.ingest import metrics
+from newswire.ingest.backlog import BacklogEstimate
+from newswire.ingest.backlog import reader as backlog_reader
 from newswire.ingest.keys import ApiKey, bucket_key, find_key
 from newswire.ingest.problems import PROBLEM_MEDIA_TYPE, ArticleError, Problem, ProblemDocument
 from newswire.ingest.publish import Outcome, RawPublisher, check_source, fingerprint, submission
 from newswire.ingest.rate_limit import TokenBucket
 from newswire.ingest.request_body import Limits, ParsedArticle, media_type, parse_batch, parse_single, read_body
 from newswire.runtime.metrics import REGISTRY
-from newswire.runtime.pressure import RETRY_AFTER_S, Headroom, check_headroom, is_out_of_memory
+from newswire.runtime.pressure import RETRY_AFTER_S, is_out_of_memory
 from newswire.runtime.settings import Settings
 from newswire.schemas import RawArticle
 
@@ -84,13 +86,13 @@ class IngestState:
     publisher: RawPublisher
     bucket: TokenBucket
     limits: Limits
-    last_headroom: Headroom | None = None
-    added_since_reading: int = 0
+    backlog: BacklogEstimate
 
     @classmethod
     def build(cls, settings: Settings, client: Any) -> IngestState:
         limits = Limits(settings.ingest_max_body_bytes, settings.max_article_bytes, settings.ingest_max_batch)
-        return cls(settings, client, RawPublisher(client, settings), TokenBucket(client), limits)
+        return cls(settings, client, RawPublisher(client, settings), TokenBucket(client), limits,
+                   BacklogEstimate(backlog_reader(client, settings)))
 
 
 def _state(request: Request) -> IngestState:
@@ -112,23 +114,20 @@ async def _authenticate(request: Request, state: IngestState) -> ApiKey:
     return key
 
 
-async def _check_headroom(state: IngestState, cost: int) -> None:
-    headroom = await check_headroom(state.client, state.settings)
-    if headroom is not state.last_headroom:
-        state.last_headroom, state.added_since_reading = headroom, 0
+async def _reserve_headroom(state: IngestState, cost: int) -> None:
+    """429 above the high-water mark (memory, or the raw backlog with what this process is adding); else reserve."""
+    headroom, backlog = await state.backlog.headroom()
     if not headroom.ok:
         raise Problem(429, "high-water-mark", "Pipeline full", headroom.reason, retry_after_s=headroom.retry_after_s)
-    # The backlog is read at most once a second; count what this process added since, so a fast client
-    # cannot overshoot the limit by a second's worth of requests.
     limit = state.settings.max_raw_backlog
-    if limit and headroom.raw_backlog is not None and headroom.raw_backlog + state.added_since_reading + cost > limit:
-        waiting = headroom.raw_backlog + state.added_since_reading
+    if limit and backlog + cost > limit:
         raise Problem(
             429, "high-water-mark", "Pipeline full",
-            f"{waiting} raw articles are waiting for the cleaner; {cost} more would pass NEWSWIRE_MAX_RAW_BACKLOG "
+            f"{backlog} raw articles are waiting for the cleaner; {cost} more would pass NEWSWIRE_MAX_RAW_BACKLOG "
             f"({limit}); retry in {RETRY_AFTER_S:g} s",
             retry_after_s=RETRY_AFTER_S,
         )
+    state.backlog.reserve(cost)
 
 
 async def _take_tokens(state: IngestState, key: ApiKey, cost: int) -> None:
@@ -170,16 +169,20 @@ async def _accept(request: Request, state: IngestState, route: str, batch: bool)
     parsed: list[ParsedArticle] = parse(body, media_type(request.headers), traceparent, state.limits)
     submissions = [submission(article, key) for article in parsed]
     check_source(submissions, key, batch)
-    await _check_headroom(state, len(submissions))
-    await _take_tokens(state, key, len(submissions))
-    outcome = await state.publisher.publish(
-        submissions,
-        key,
-        idempotency_key=idempotency_key,
-        request_fingerprint=fingerprint(route, body),
-    )
-    if not outcome.replayed:
-        state.added_since_reading += len(submissions)
+    await _reserve_headroom(state, len(submissions))
+    written = False
+    try:
+        await _take_tokens(state, key, len(submissions))
+        outcome = await state.publisher.publish(
+            submissions,
+            key,
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint(route, body),
+        )
+        written = not outcome.replayed
+    finally:
+        state.backlog.release(len(submissions), written=written)
+    if written:
         metrics.ARTICLES_ACCEPTED.labels(key=key.name).inc(len(submissions))
     return key, outcome
 

@@ -85,6 +85,8 @@ class IngestServer:
             server_header=False,
             http="httptools",
             timeout_graceful_shutdown=int(self.settings.shutdown_timeout_s),
+            # Longer than the Retry-After of a 429 (5 s), so a client that waits as told finds its connection open.
+            timeout_keep_alive=30,
         )
         self.server = _Server(config)
         self._tasks.append(asyncio.create_task(self.server.serve(sockets=[self.socket]), name="ingest-http"))

@@ -1,9 +1,9 @@
 """Locust users for the ingest load test (driven by tests/benchmarks/ingest_load.py; not a test).
 
 Environment: INGEST_KEY (API key), INGEST_MODE (`single` or `batch`), INGEST_BATCH (articles per batch),
-INGEST_RETRY (`1`: on 429/503 wait Retry-After and resend the same request, same Idempotency-Key, until
-accepted), INGEST_RECORD (file: every request's status, latency and end time, and every accepted article's url,
-as JSON, written when locust quits).
+INGEST_RETRY (`1`: on 429/503 or a connection error wait Retry-After and resend the same request, same
+Idempotency-Key, until accepted), INGEST_RECORD (file: every request's status, latency and end time, and
+every accepted article's url, as JSON, written when locust quits).
 """
 
 from __future__ import annotations
@@ -54,10 +54,11 @@ class IngestUser(FastHttpUser):
                     accepted.extend(urls)
                     return
                 response.failure(f"{response.status_code}: {response.text[:200]}")
-                if response.status_code not in (429, 503) or not RETRY:
+                if response.status_code not in (0, 429, 503) or not RETRY:
                     return
-            # A well-behaved client: wait as told, then resend the same request (same Idempotency-Key).
-            time.sleep(float(response.headers.get("Retry-After", "1")))
+            # A well-behaved client: wait as told (a second after a connection error), then resend the same
+            # request with the same Idempotency-Key.
+            time.sleep(float(response.headers.get("Retry-After", "1")) if response.status_code else 1.0)
 
     @task
     def publish(self) -> None:

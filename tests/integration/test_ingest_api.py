@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 
 import pytest
@@ -212,6 +213,21 @@ def test_429_above_the_raw_backlog_limit(redis_url: str, prefix: str, sync_redis
     assert refused[0].headers["retry-after"] == "5"
     assert "NEWSWIRE_MAX_RAW_BACKLOG" in refused[0].json()["detail"]
     assert len(raw_entries(sync_redis, prefix)) == 3
+
+
+def test_concurrent_requests_do_not_overshoot_the_raw_backlog_limit(
+    redis_url: str, prefix: str, sync_redis: redis.Redis
+) -> None:
+    settings = make_settings(redis_url, prefix, ingest_port=0, http_host="127.0.0.1", max_raw_backlog=5)
+    with ThreadedIngest(settings, redis_url) as ingest, ingest.client(make_key(redis_url, settings)) as http:
+
+        def post(n: int) -> int:
+            return http.post("/v1/articles:batch", json=[{"text": f"{n}a"}, {"text": f"{n}b"}]).status_code
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(post, range(8)))
+    assert sorted(statuses) == [202, 202] + [429] * 6
+    assert len(raw_entries(sync_redis, prefix)) == 4
 
 
 def test_429_above_the_memory_high_water_mark_and_503_without_redis(private_redis: RedisServer, prefix: str) -> None:
