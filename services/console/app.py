@@ -273,6 +273,10 @@ def create_app(config: ConsoleConfig) -> Starlette:
             request.session.clear()
         return RedirectResponse("/", status_code=303)
 
+    async def redis_unavailable(request: Request, exc: Exception) -> Response:
+        log.warning("console_redis_unavailable", path=request.url.path, error=str(exc))
+        return page(request, "unavailable.html", status=503, error=type(exc).__name__)
+
     async def healthz(_request: Request) -> Response:
         monitor: PipelineMonitor = state["monitor"]
         status = 503 if monitor.error else 200
@@ -301,7 +305,9 @@ def create_app(config: ConsoleConfig) -> Starlette:
         Middleware(SessionMiddleware, secret_key=secrets.token_urlsafe(32), session_cookie="newswire_console",
                    same_site="strict", https_only=False, max_age=12 * 3600),
     ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    handlers = {redis.RedisError: redis_unavailable, ConnectionError: redis_unavailable}
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                     exception_handlers=handlers)
 
 
 def _templates() -> jinja2.Environment:

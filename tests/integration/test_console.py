@@ -395,3 +395,13 @@ def test_the_chart_starts_with_the_last_two_minutes_the_stages_counted(
     assert [at for at, _ in points] == [now - 30 - 60, now - 30]
     assert [rates["enricher"] for _, rates in points] == [2.0, 0.5]
     assert [rates["cleaner"] for _, rates in points] == [0.0, 0.0]
+
+
+def test_an_unreachable_redis_is_a_clear_page_not_a_crash(prefix: str) -> None:
+    settings = Settings(redis_url="redis://127.0.0.1:1/0", prefix=prefix)
+    with console("redis://127.0.0.1:1/0", settings, None) as client:
+        response = client.get("/articles")
+        assert response.status_code == 503 and "Redis did not answer" in response.text
+        assert client.get("/dead-letters").status_code == 503
+        assert "Redis did not answer" in client.get("/").text
+        assert client.get("/healthz").status_code == 503
