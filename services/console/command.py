@@ -26,7 +26,10 @@ def console(
         str | None, typer.Option(help="Address to bind (default NEWSWIRE_CONSOLE_HOST, 127.0.0.1).")
     ] = None,
     port: Annotated[
-        int | None, typer.Option(help="Port to listen on (default NEWSWIRE_CONSOLE_PORT, 8600; 0 picks a free one).")
+        int | None,
+        typer.Option(
+            min=0, max=65535, help="Port to listen on (default NEWSWIRE_CONSOLE_PORT, 8600; 0 picks a free one)."
+        ),
     ] = None,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the console in a web browser.")] = False,
 ) -> None:
