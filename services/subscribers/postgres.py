@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -97,16 +98,18 @@ def article_row(entry: PublishedEntry) -> ArticleRow:
     except ValidationError as exc:
         raise BadEvent(f"`data` is not a v1 published article: {_first_error(exc)}") from None
     attributes = {name.decode(): value.decode() for name, value in entry.fields.items() if name != b"data"}
-    time = attributes.get("time")
-    if not time:
-        raise BadEvent("the entry has no `time` field")
+    event_time = attributes.get("time")
+    try:
+        datetime.fromisoformat(event_time or "")
+    except ValueError:
+        raise BadEvent(f"the entry's `time` is not an RFC 3339 time: {event_time!r}") from None
     # The whole event as stored: its attributes and `data` exactly as published (not re-serialised).
     event = json.dumps(attributes, ensure_ascii=False)[:-1] + ', "data": ' + raw.decode() + "}"
     row = (
         event_id,
         article.article_id,
         article.revision,
-        time,
+        event_time,
         article.published_at,
         article.modified_at,
         article.received_at,
@@ -206,7 +209,9 @@ class PostgresSink:
             self.handle(batch, stop)
 
     def handle(self, batch: list[PublishedEntry], stop: threading.Event) -> None:
-        rows, bad = [], []
+        """Write a batch in one transaction, dead-letter what cannot be stored, then acknowledge the batch."""
+        rows: list[tuple[PublishedEntry, ArticleRow]] = []
+        bad: list[tuple[PublishedEntry, str]] = []
         for entry in batch:
             try:
                 row = article_row(entry)
@@ -214,15 +219,36 @@ class PostgresSink:
                 bad.append((entry, str(exc)))
                 continue
             if self.event_filter.empty or self.event_filter.accepts(json.loads(row.data)):
-                rows.append(row)
+                rows.append((entry, row))
         started = time.monotonic()
-        retry_transient(lambda: self._write(rows), stop, what="postgres_write", errors=(psycopg.OperationalError,),
-                        on_error=self._reset, stats=self.stats)
+        try:
+            self._write_retrying([row for _, row in rows], stop)
+        except (psycopg.errors.DataError, psycopg.errors.IntegrityError):
+            # One event PostgreSQL refuses must not block the others: write them one by one.
+            refused = self._write_one_by_one(rows, stop)
+            bad += refused
+            refused_ids = {entry.entry_id for entry, _ in refused}
+            rows = [(entry, row) for entry, row in rows if entry.entry_id not in refused_ids]
         SINK_WRITE_SECONDS.labels(self.stats.sink).observe(time.monotonic() - started)
         for entry, reason in bad:
             self.dead_letters.add(entry, error_type="bad_event", error=reason, attempts=1)
         self.reader.acknowledge(batch)
         self.stats.count(written=len(rows), skipped=len(batch) - len(rows) - len(bad), dead_lettered=len(bad))
+
+    def _write_retrying(self, rows: list[ArticleRow], stop: threading.Event) -> None:
+        retry_transient(lambda: self._write(rows), stop, what="postgres_write", errors=(psycopg.OperationalError,),
+                        on_error=self._reset, stats=self.stats)
+
+    def _write_one_by_one(
+        self, rows: list[tuple[PublishedEntry, ArticleRow]], stop: threading.Event
+    ) -> list[tuple[PublishedEntry, str]]:
+        refused = []
+        for entry, row in rows:
+            try:
+                self._write_retrying([row], stop)
+            except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+                refused.append((entry, f"PostgreSQL refused the event: {str(exc).strip().splitlines()[0]}"))
+        return refused
 
     def close(self) -> None:
         if self._conn is not None:

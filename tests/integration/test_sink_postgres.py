@@ -132,7 +132,11 @@ def test_filters_and_bad_events(dsn: str, redis_url: str, prefix: str) -> None:
     client = redis.Redis.from_url(redis_url)
     stream = "{" + prefix + "}:published"
     good = [published_fields(n, language="ar" if n % 2 else "en") for n in range(6)]
-    add_events(client, stream, [*good[:3], {"id": "broken/r1", "data": "{not json"}, *good[3:]])
+    # Refused by PostgreSQL only (an integer column overflows): it must not take its batch down with it.
+    too_long = published_fields(7, language="ar")
+    too_long["data"] = too_long["data"].replace('"word_count":', '"word_count":3000000000,"_":', 1)
+    untimed = {**published_fields(9, language="ar"), "time": "yesterday"}
+    add_events(client, stream, [*good[:3], {"id": "broken/r1", "data": "{not json"}, too_long, *good[3:], untimed])
     reader = PublishedReader(client, [stream], "sink-postgres", "c1", batch_size=4, block_ms=50,
                              claim_idle_ms=1000, reclaim_interval_s=1.0)
     dead_letters = SinkDeadLetters(client, "{" + prefix + "}:sink-dlq:sink-postgres", "postgres")
@@ -140,15 +144,18 @@ def test_filters_and_bad_events(dsn: str, redis_url: str, prefix: str) -> None:
     sink.prepare()
     stop = threading.Event()
     batches = reader.batches(stop)
-    for _ in range(2):
+    for _ in range(3):
         sink.handle(next(batches), stop)
     sink.close()
     assert rows(dsn, "SELECT event_id FROM newswire.articles ORDER BY event_id") == [
         ("art-1/r1",), ("art-3/r1",), ("art-5/r1",)
     ]
-    [(_, dead)] = client.xrange("{" + prefix + "}:sink-dlq:sink-postgres")
-    assert dead[b"id"] == b"broken/r1" and dead[b"error_type"] == b"bad_event"
-    assert b"not a v1 published article" in dead[b"error"]
+    dead = {f[b"id"]: f for _, f in client.xrange("{" + prefix + "}:sink-dlq:sink-postgres")}
+    assert set(dead) == {b"broken/r1", b"art-7/r1", b"art-9/r1"}
+    assert all(f[b"error_type"] == b"bad_event" for f in dead.values())
+    assert b"not a v1 published article" in dead[b"broken/r1"][b"error"]
+    assert dead[b"art-7/r1"][b"error"].startswith(b"PostgreSQL refused the event: integer out of range")
+    assert b"not an RFC 3339 time" in dead[b"art-9/r1"][b"error"]
     assert client.xpending(stream, "sink-postgres")["pending"] == 0
 
 
