@@ -171,29 +171,34 @@ class FeatureExtractor:
                 index += 1
         return tags
 
-    def sequence(self, surfaces: Sequence[str], kb: Sequence[str]) -> list[list[str]]:
-        """The feature lists of one sentence."""
+    def sequence(self, surfaces: Sequence[str], kb: Sequence[str], firsts: Sequence[int] = (0,)) -> list[list[str]]:
+        """The feature lists of consecutive sentences starting at the token indexes `firsts` (one CRF call for
+        many sentences is cheaper; context features never cross a sentence boundary)."""
         words = [self.word_features(surface) for surface in surfaces]
         count = len(words)
+        begins = bytearray(count + 2)
+        for first in firsts:
+            begins[first] = 1
+        begins[count] = begins[count + 1] = 1
         items: list[list[str]] = []
         for index, word in enumerate(words):
             features = list(word.own)
-            if index:
+            if begins[index]:
+                features.append("BOS")
+            else:
                 features.extend(words[index - 1].prev)
                 if kb[index - 1]:
                     features.append("-1kb=" + kb[index - 1])
-                if index > 1:
+                if not begins[index - 1]:
                     features.extend(words[index - 2].prev2)
+            if begins[index + 1]:
+                features.append("EOS")
             else:
-                features.append("BOS")
-            if index + 1 < count:
                 features.extend(words[index + 1].next)
                 if kb[index + 1]:
                     features.append("+1kb=" + kb[index + 1])
-                if index + 2 < count:
+                if not begins[index + 2]:
                     features.extend(words[index + 2].next2)
-            else:
-                features.append("EOS")
             if kb[index]:
                 features.append("kb=" + kb[index])
             items.append(features)

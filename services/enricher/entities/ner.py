@@ -79,10 +79,9 @@ class NamedEntityRecogniser:
             surfaces = [original[offsets[start] : offsets[end - 1] + 1] for start, end in spans]
         kb = self.features.kb_tags_at(starts, ends, kb_spans)
         labels: list[str] = []
-        for first, last in self._sentences(norm, original, offsets, starts, ends):
-            arabic = sum(1 for start in starts[first:last] if "\u0600" <= norm[start] <= "\u06ff")
-            tagger = self.taggers["ar" if arabic * 2 > last - first else "latin"]
-            labels.extend(tagger.tag(self.features.sequence(surfaces[first:last], kb[first:last])))
+        for script, first, last, firsts in self._chunks(norm, original, offsets, starts, ends):
+            items = self.features.sequence(surfaces[first:last], kb[first:last], firsts)
+            labels.extend(self.taggers[script].tag(items))
         runs = _runs(labels)
         if not runs:
             return []
@@ -90,6 +89,24 @@ class NamedEntityRecogniser:
         runs = _consistent(runs, words, surfaces)
         vocabulary = set(words)
         return [_name(norm, starts[first], ends[last - 1], label, vocabulary) for first, last, label in runs]
+
+    @classmethod
+    def _chunks(
+        cls, norm: str, original: str, offsets: list[int] | None, starts: list[int], ends: list[int]
+    ) -> list[tuple[str, int, int, list[int]]]:
+        """Runs of consecutive sentences in one script: (model, first token, last token + 1, sentence starts
+        relative to the first token)."""
+        chunks: list[tuple[str, int, int, list[int]]] = []
+        for first, last in cls._sentences(norm, original, offsets, starts, ends):
+            arabic = sum(1 for start in starts[first:last] if "\u0600" <= norm[start] <= "\u06ff")
+            script = "ar" if arabic * 2 > last - first else "latin"
+            if chunks and chunks[-1][0] == script:
+                _, chunk_first, _, firsts = chunks[-1]
+                firsts.append(first - chunk_first)
+                chunks[-1] = (script, chunk_first, last, firsts)
+            else:
+                chunks.append((script, first, last, [0]))
+        return chunks
 
     @staticmethod
     def _sentences(
