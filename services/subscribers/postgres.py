@@ -26,7 +26,7 @@ from newswire.subscribers.postgres_migrations import MIGRATIONS, Migration
 from newswire.subscribers.reader import PublishedEntry, PublishedReader
 from newswire.subscribers.search import search_text
 from newswire.subscribers.sink_metrics import SINK_WRITE_SECONDS
-from newswire.subscribers.sink_support import SinkDeadLetters, SinkStats, retry_transient
+from newswire.subscribers.sink_support import REDIS_TRANSIENT, SinkDeadLetters, SinkStats, retry_transient
 
 log = structlog.get_logger("newswire.sink.postgres")
 
@@ -231,9 +231,14 @@ class PostgresSink:
             rows = [(entry, row) for entry, row in rows if entry.entry_id not in refused_ids]
         SINK_WRITE_SECONDS.labels(self.stats.sink).observe(time.monotonic() - started)
         for entry, reason in bad:
-            self.dead_letters.add(entry, error_type="bad_event", error=reason, attempts=1)
-        self.reader.acknowledge(batch)
+            self._dead_letter(entry, reason, stop)
+        retry_transient(lambda: self.reader.acknowledge(batch), stop, what="redis_acknowledge",
+                        errors=REDIS_TRANSIENT, stats=self.stats)
         self.stats.count(written=len(rows), skipped=len(batch) - len(rows) - len(bad), dead_lettered=len(bad))
+
+    def _dead_letter(self, entry: PublishedEntry, reason: str, stop: threading.Event) -> None:
+        retry_transient(lambda: self.dead_letters.add(entry, error_type="bad_event", error=reason, attempts=1),
+                        stop, what="redis_dead_letter", errors=REDIS_TRANSIENT, stats=self.stats)
 
     def _write_retrying(self, rows: list[ArticleRow], stop: threading.Event) -> None:
         retry_transient(lambda: self._write(rows), stop, what="postgres_write", errors=(psycopg.OperationalError,),

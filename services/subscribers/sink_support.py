@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
+import redis
 import structlog
 
 from newswire.runtime.http import Heartbeat
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger("newswire.sink")
 
 T = TypeVar("T")
+
+
+# Redis errors a sink waits out (an outage, a failover) rather than crashing on.
+REDIS_TRANSIENT: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError)
 
 
 class Stopped(Exception):

@@ -40,7 +40,14 @@ import structlog
 from newswire.subscribers.filters import EventFilter
 from newswire.subscribers.reader import PublishedEntry
 from newswire.subscribers.sink_metrics import SINK_RETRIES, SINK_WRITE_SECONDS
-from newswire.subscribers.sink_support import SinkDeadLetters, SinkStats, Stopped, backoff_delay
+from newswire.subscribers.sink_support import (
+    REDIS_TRANSIENT,
+    SinkDeadLetters,
+    SinkStats,
+    Stopped,
+    backoff_delay,
+    retry_transient,
+)
 
 if TYPE_CHECKING:
     from newswire.runtime.connection import SyncRedis
@@ -265,13 +272,18 @@ class WebhookSink:
         by_article: dict[str, list[PublishedEntry]] = {}
         skipped = []
         for entry in batch:
-            if self._wanted(entry):
+            try:
+                data = json.loads(entry.fields[b"data"])
+            except (KeyError, ValueError):
+                self._dead_letter(entry, "bad_event", "the entry has no `data` field holding JSON", 0, stop)
+                continue
+            if isinstance(data, dict) and self.event_filter.accepts(data):
                 subject = entry.fields.get(b"subject", b"").decode() or entry.event_id
                 by_article.setdefault(subject, []).append(entry)
             else:
                 skipped.append(entry)
         if skipped:
-            self.reader.acknowledge(skipped)
+            self._acknowledge(skipped, stop)
             self.stats.count(written=0, skipped=len(skipped))
         futures = [self.pool.submit(self._deliver_in_order, entries, stop) for entries in by_article.values()]
         failure: BaseException | None = None
@@ -286,12 +298,9 @@ class WebhookSink:
         self.pool.shutdown(wait=True)
         self.endpoint.close()
 
-    def _wanted(self, entry: PublishedEntry) -> bool:
-        try:
-            data = json.loads(entry.fields.get(b"data", b"null"))
-        except ValueError:
-            return True  # delivered as is; the endpoint decides (and a refusal dead-letters it)
-        return isinstance(data, dict) and self.event_filter.accepts(data)
+    def _acknowledge(self, entries: list[PublishedEntry], stop: threading.Event) -> None:
+        retry_transient(lambda: self.reader.acknowledge(entries), stop, what="redis_acknowledge",
+                        errors=REDIS_TRANSIENT, stats=self.stats)
 
     def _deliver_in_order(self, entries: list[PublishedEntry], stop: threading.Event) -> None:
         for entry in entries:
@@ -301,7 +310,7 @@ class WebhookSink:
         try:
             request = build_request(entry, self.render, self.dataschema)
         except ValueError as exc:
-            self._dead_letter(entry, "bad_event", f"cannot render the event: {exc}", 0)
+            self._dead_letter(entry, "bad_event", f"cannot render the event: {exc}", 0, stop)
             return
         attempts = 0
         while True:
@@ -312,12 +321,12 @@ class WebhookSink:
             outcome = self.endpoint.attempt(request)
             SINK_WRITE_SECONDS.labels(self.stats.sink).observe(time.monotonic() - started)
             if outcome.delivered:
-                self.reader.acknowledge([entry])
+                self._acknowledge([entry], stop)
                 self.stats.count(written=1)
                 return
             if not outcome.retry or attempts >= self.endpoint.policy.max_attempts:
                 kind = "refused" if not outcome.retry else "max_attempts"
-                self._dead_letter(entry, kind, outcome.error, attempts)
+                self._dead_letter(entry, kind, outcome.error, attempts, stop)
                 return
             policy = self.endpoint.policy
             delay = backoff_delay(attempts, base_s=policy.backoff_base_s, cap_s=policy.backoff_cap_s)
@@ -330,7 +339,10 @@ class WebhookSink:
             if stop.wait(delay):
                 raise Stopped
 
-    def _dead_letter(self, entry: PublishedEntry, error_type: str, error: str, attempts: int) -> None:
-        self.dead_letters.add(entry, error_type=error_type, error=error, attempts=attempts)
-        self.reader.acknowledge([entry])
+    def _dead_letter(
+        self, entry: PublishedEntry, error_type: str, error: str, attempts: int, stop: threading.Event
+    ) -> None:
+        retry_transient(lambda: self.dead_letters.add(entry, error_type=error_type, error=error, attempts=attempts),
+                        stop, what="redis_dead_letter", errors=REDIS_TRANSIENT, stats=self.stats)
+        self._acknowledge([entry], stop)
         self.stats.count(written=0, dead_lettered=1)

@@ -139,7 +139,8 @@ def test_signed_cloudevents_retried_in_order_with_dead_letters(
         published_fields(n, revision=r, language="ar", domain="alaraby.co.uk") for r in (1, 2, 3) for n in range(8)
     ]
     others = [published_fields(100 + n, language="en", domain="bbc.co.uk") for n in range(4)]
-    add_events(client, stream, [*events[:12], *others, *events[12:]])
+    broken = {"specversion": "1.0", "id": "broken/r1", "subject": "broken", "data": "{not json"}
+    add_events(client, stream, [*events[:12], *others, broken, *events[12:]])
     behaviour.fail_first = 5
     behaviour.hang_once = {"art-2/r1", "art-3/r2"}
     behaviour.always_fail = {"art-4/r2"}
@@ -182,7 +183,8 @@ def test_signed_cloudevents_retried_in_order_with_dead_letters(
         assert revisions == sorted(revisions), (n, revisions)
     # Dead letters: the endpoint kept failing one event (3 attempts) and refused another at once.
     dead = {fields[b"id"].decode(): fields for _, fields in client.xrange(dead_letter_stream)}
-    assert set(dead) == {"art-4/r2", "art-5/r1"}
+    assert set(dead) == {"art-4/r2", "art-5/r1", "broken/r1"}
+    assert dead["broken/r1"][b"error_type"] == b"bad_event" and "broken/r1" not in ids
     assert (dead["art-4/r2"][b"error_type"], dead["art-4/r2"][b"attempts"]) == (b"max_attempts", b"3")
     assert dead["art-4/r2"][b"error"] == b"HTTP 503"
     assert (dead["art-5/r1"][b"error_type"], dead["art-5/r1"][b"attempts"]) == (b"refused", b"1")
@@ -201,7 +203,8 @@ def test_signed_cloudevents_retried_in_order_with_dead_letters(
     replay.run(threading.Event())
     replay.close()
     assert sorted(r.headers["ce-id"] for r in behaviour.requests[before:]) == ["art-4/r2", "art-5/r1"]
-    assert client.xlen(dead_letter_stream) == 0
+    [(_, still_dead)] = client.xrange(dead_letter_stream)  # the broken entry cannot be sent: it stays
+    assert still_dead[b"id"] == b"broken/r1" and still_dead[b"source_stream"] == stream.encode()
     assert all(r.status == 204 for r in behaviour.requests[before:])
 
     # Every request is a CloudEvent in binary mode, signed as Standard Webhooks check it.
