@@ -624,7 +624,18 @@ def _with_traceparent(fields: FieldPairs, traceparent: bytes | None) -> FieldPai
 
 
 async def ensure_group(redis: Redis, stream: str, group: str) -> None:
-    """Create `group` on `stream` from its first entry, creating the stream too; no error when it exists."""
+    """Create `group` on `stream` from its first entry, creating the stream too; no error when it exists.
+
+    Looked up first (a read), so a worker starting while Redis is at maxmemory, which refuses
+    XGROUP CREATE even for an existing group, still starts when its group is there.
+    """
+    try:
+        existing = await redis.xinfo_groups(stream)
+    except ResponseError:
+        existing = []  # no such stream yet
+    names = {g["name"].decode() if isinstance(g["name"], bytes) else g["name"] for g in existing}
+    if group in names:
+        return
     try:
         await redis.xgroup_create(stream, group, id="0", mkstream=True)
     except ResponseError as exc:

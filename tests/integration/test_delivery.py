@@ -9,14 +9,25 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis
 import redis.asyncio
+from structlog.testing import capture_logs
 
 from newswire.errors import ArticleRefused
-from newswire.runtime.delivery import Entry, Forward, Outcome, StageWorker, ensure_group, trim_processed
-from newswire.runtime.metrics import StageMetrics
+from newswire.runtime.delivery import (
+    Entry,
+    Forward,
+    Outcome,
+    PublishRevision,
+    StageWorker,
+    ensure_group,
+    trim_processed,
+)
+from newswire.runtime.metrics import REDIS_OUT_OF_MEMORY_ERRORS, StageMetrics
+from newswire.runtime.pressure import MemoryAlarm
 from newswire.runtime.settings import Settings
 from newswire.runtime.stage import Stage
+from newswire.stages import stage_named
 from tests.conftest import make_settings
-from tests.support import eventually_async
+from tests.support import RedisServer, eventually_async
 
 
 class EchoStage:
@@ -248,3 +259,136 @@ async def test_workers_reconnect_after_their_connections_are_killed(
     await client.aclose()
     outputs = sorted(int(f[b"n"]) for _, f in sync_redis.xrange(settings.keys.cleaned))
     assert outputs == list(range(100 * kill_count))
+
+
+# -- memory pressure, partitions, retention by bytes (a private Redis with a maxmemory) ------------
+
+
+class IndexingStage(EchoStage):
+    """Echo with a per-batch resolve step that writes shared state (as the near-duplicate index does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resolved = 0
+
+    async def resolve(self, redis: redis.asyncio.Redis, outcomes: list[Outcome]) -> list[Outcome]:
+        await redis.set(f"index:{self.resolved}", "x" * 100)
+        self.resolved += 1
+        return outcomes
+
+
+def fill_memory(client: redis.Redis) -> None:
+    """Set maxmemory just below what Redis uses, so every memory-growing write is refused (noeviction)."""
+    client.config_set("maxmemory-policy", "noeviction")
+    client.set("ballast", "b" * 2_000_000)
+    used = int(client.info("memory")["used_memory"])
+    client.config_set("maxmemory", max(1024 * 1024, used - 64 * 1024))
+    assert int(client.info("memory")["used_memory"]) > int(client.config_get("maxmemory")["maxmemory"])
+
+
+async def test_out_of_memory_is_back_pressure_then_the_worker_resumes(
+    private_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = private_redis.url
+    sync = redis.Redis.from_url(url)
+    client = redis.asyncio.Redis.from_url(url)
+    settings = make_settings(url, "oom")
+    keys = settings.keys
+    stage = IndexingStage()
+    alarm = MemoryAlarm()
+    worker = StageWorker(client, settings, ECHO, stage, "w1", StageMetrics(ECHO.name), alarm=alarm)
+    await ensure_group(client, keys.raw, "cleaner")
+    for n in range(20):
+        sync.xadd(keys.raw, {"n": str(n)})
+    fill_memory(sync)
+    refused_before = REDIS_OUT_OF_MEMORY_ERRORS.labels(stage="cleaner", operation="resolve")._value.get()
+    try:
+        with capture_logs() as logs:
+            async with running(worker) as task:
+                # Redis refuses the resolve step's writes: the batch stays pending, the worker stays up.
+                await wait_until(lambda: alarm.active("cleaner"), 10)
+                assert "redis out of memory" in (alarm.reason() or "")
+                assert sync.xpending(keys.raw, "cleaner")["pending"] > 0 or sync.xlen(keys.cleaned) > 0
+                assert not task.done()
+                # Memory frees (an operator raises maxmemory): the worker resumes by itself.
+                sync.config_set("maxmemory", 0)
+                await wait_until(lambda: sync.xlen(keys.cleaned) == 20 and not alarm.active("cleaner"), 20)
+                assert sync.xpending(keys.raw, "cleaner")["pending"] == 0
+        assert REDIS_OUT_OF_MEMORY_ERRORS.labels(stage="cleaner", operation="resolve")._value.get() > refused_before
+        events = [entry["event"] for entry in logs]
+        assert events.count("redis_out_of_memory") == 1
+        assert events.count("redis_memory_recovered") == 1
+    finally:
+        sync.config_set("maxmemory", 0)
+        sync.close()
+        await client.aclose()
+
+
+async def test_the_pipeline_drains_at_maxmemory_skipping_a_resolve_step_redis_keeps_refusing(
+    private_redis: RedisServer,
+) -> None:
+    url = private_redis.url
+    sync = redis.Redis.from_url(url)
+    client = redis.asyncio.Redis.from_url(url)
+    settings = make_settings(url, "drain")
+    keys = settings.keys
+    worker = StageWorker(client, settings, ECHO, IndexingStage(), "w1", StageMetrics(ECHO.name))
+    await ensure_group(client, keys.raw, "cleaner")
+    for n in range(30):
+        # Pages of 5 KB: each fills a stream node, the unit approximate trimming frees.
+        sync.xadd(keys.raw, {"n": str(n), "page": "p" * 5000})
+    fill_memory(sync)
+    try:
+        async with running(worker):
+            # The forward script still acknowledges and forwards at maxmemory (XACK is its first write),
+            # and the optional per-batch state is skipped after repeated refusals: everything drains.
+            await wait_until(lambda: sync.xlen(keys.cleaned) == 30, 30)
+            # Acknowledged input is trimmed promptly, which is what frees memory.
+            await wait_until(lambda: sync.xlen(keys.raw) <= 1, 10)
+    finally:
+        sync.config_set("maxmemory", 0)
+        sync.close()
+        await client.aclose()
+
+
+async def test_a_worker_serves_every_partition_and_revision_state_stays_in_its_partition(
+    redis_url: str, prefix: str, sync_redis: redis.Redis, async_redis: redis.asyncio.Redis
+) -> None:
+    settings = make_settings(redis_url, prefix, partitions=3)
+    partition_keys = settings.partition_keys()
+    assert [k.raw for k in partition_keys] == [f"{{{prefix}:{p}}}:raw" for p in range(3)]
+    workers = [
+        StageWorker(async_redis, settings, ECHO, EchoStage(), "w1", StageMetrics(ECHO.name, k.partition), keys=k)
+        for k in partition_keys
+    ]
+    for keys in partition_keys:
+        for n in range(10):
+            sync_redis.xadd(keys.raw, {"n": f"{keys.partition}-{n}"})
+    async with contextlib.AsyncExitStack() as stack:
+        for worker in workers:
+            await stack.enter_async_context(running(worker))
+        await wait_until(lambda: all(sync_redis.xlen(k.cleaned) == 10 for k in partition_keys))
+    for keys in partition_keys:
+        values = {fields[b"n"].decode() for _id, fields in sync_redis.xrange(keys.cleaned)}
+        assert values == {f"{keys.partition}-{n}" for n in range(10)}
+    # The publisher names revision state under the shared prefix; a partition's worker keeps it in its own slot.
+    revision = PublishRevision("a1", f"{settings.keys.revisions}:abc", "h", [("id", ""), ("data", "}")])
+    assert workers[2]._in_partition(revision).revision_key == f"{partition_keys[2].revisions}:abc"
+
+
+async def test_the_published_stream_is_trimmed_to_its_byte_budget(
+    redis_url: str, prefix: str, sync_redis: redis.Redis, async_redis: redis.asyncio.Redis
+) -> None:
+    budget = 200_000
+    settings = make_settings(redis_url, prefix, published_max_bytes=budget)
+    stage = stage_named("publisher")
+    worker = StageWorker(async_redis, settings, stage, EchoStage(), "w1", StageMetrics(stage.name))
+    for n in range(400):
+        sync_redis.xadd(settings.keys.published, {"data": "e" * 2000, "n": str(n)})
+    assert int(sync_redis.memory_usage(settings.keys.published)) > 3 * budget
+    await worker._trim_output_to_budget()
+    used = int(sync_redis.memory_usage(settings.keys.published))
+    # Approximate trimming (whole stream nodes): within the budget plus one node's worth.
+    assert used <= budget * 1.3, used
+    newest = sync_redis.xrevrange(settings.keys.published, count=1)[0][1][b"n"]
+    assert newest == b"399", "the newest events are the ones kept"
