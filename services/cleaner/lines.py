@@ -36,10 +36,20 @@ _YEAR_OR_TIME = re.compile(r"\b(?:19|20)\d\d\b|\b\d{1,2}:\d\d\b")
 _QUOTE_START = re.compile(r"^[\"'“”«‘’„]")
 _GLUED = re.compile(r"[a-zà-ÿ][A-ZÀ-Þ]|[.!?…][A-ZÀ-Þ]")
 _BULLET = re.compile(r"^(?:[-*•▪►▶·–—]|\d{1,2}[.)])\s")
+# First- and second-person pronouns: comments and calls to action speak as `I` to `you`, news reports do not.
+_FIRST_PERSON = frozenset(
+    "i me my mine je j moi mon mes yo mí mi mis eu meu minha io mio mia ich mich mir mein meine "
+    "ik mijn mnie я мне меня мой моя ben benim أنا".split()
+)
+_SECOND_PERSON = frozenset(
+    "you your yours vous votre vos tu ton ta tes usted tus você seu sua voi vostro du dein deine jij "
+    "jouw вы ваш ваша ты твой sen senin siz أنت أنتم لك".split()
+)
 # Lines of prose (long enough, ending like a sentence) mark the article's region on a page.
 _PROSE_MIN_WORDS = 8
 _PROSE_STOP_DENSITY = 0.25
 _REGION_LINE_COST = 2.0
+_BLOCK_GAP = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +123,41 @@ def _scripts(line: str) -> Counter[str]:
     return Counter(_script(char) for char in line if char.isalpha())
 
 
+def _prose_blocks(prose_words: Sequence[float]) -> list[tuple[int, int, float]]:
+    """Runs of prose lines (start, end inclusive, words), allowing a few other lines between them."""
+    blocks: list[tuple[int, int, float]] = []
+    for index, words in enumerate(prose_words):
+        if not words:
+            continue
+        if blocks and index - blocks[-1][1] <= _BLOCK_GAP + 1:
+            start, _, total = blocks[-1]
+            blocks[-1] = (start, index, total + words)
+        else:
+            blocks.append((index, index, words))
+    return blocks
+
+
+def _block_features(prose_words: Sequence[float]) -> list[tuple[float, float, float, float]]:
+    """Per line: share of the page's prose in its block, prose blocks before it, in the largest, after it."""
+    blocks = _prose_blocks(prose_words)
+    total = sum(words for _, _, words in blocks) or 1.0
+    largest = max(blocks, key=lambda block: block[2]) if blocks else (0, -1, 0.0)
+    result: list[tuple[float, float, float, float]] = []
+    position = 0
+    for index in range(len(prose_words)):
+        while position < len(blocks) and blocks[position][1] < index:
+            position += 1
+        inside = position < len(blocks) and blocks[position][0] <= index
+        share = blocks[position][2] / total if inside else 0.0
+        result.append((
+            share,
+            math.log1p(position),
+            1.0 if largest[0] <= index <= largest[1] else 0.0,
+            1.0 if index > largest[1] else 0.0,
+        ))  # fmt: skip
+    return result
+
+
 def _densest_region(prose_words: Sequence[float]) -> tuple[int, int]:
     """Start and end (inclusive) of the run of lines with the most prose, less a cost per line (Kadane)."""
     best, best_span = 0.0, (0, -1)
@@ -174,6 +219,8 @@ def _line_features(line: str, tokens: list[str], stops: frozenset[str] | None, m
         1.0 if 3 <= words <= 5 else 0.0,
         1.0 if 6 <= words <= 10 else 0.0,
         1.0 if 11 <= words <= 25 else 0.0,
+        (sum(1 for token in folded if token in _FIRST_PERSON) / words) if words else 0.0,
+        (sum(1 for token in folded if token in _SECOND_PERSON) / words) if words else 0.0,
     ]
 
 
@@ -182,21 +229,27 @@ _BASE_NAMES = (
     "capitalised", "caseless", "digit_share", "no_letters", "link_like", "separators", "lexicon_debris", "bullet",
     "mixed_scripts", "foreign_script", "all_caps", "label_colon", "year_or_time", "mean_word_len", "quote_start",
     "question", "starts_lower", "glued", "capitalised_start", "words_1_2", "words_3_5", "words_6_10", "words_11_25",
+    "first_person", "second_person",
 )  # fmt: skip
 # log_chars, sentence_end, stop_density, capitalised, starts_lower of the lines around
 _NEIGHBOUR_FEATURES = (0, 2, 5, 7, 23)
 _OFFSETS = (-2, -1, 1, 2)
 # The line's own features the second pass reads again besides the first pass's verdicts.
-_SECOND_OWN = (0, 2, 5, 7, 11, 13, 23, 24, 25)
+_SECOND_OWN_NAMES = (
+    "log_chars", "sentence_end", "stop_density", "capitalised", "link_like", "lexicon_debris", "starts_lower",
+    "glued", "capitalised_start", "first_person", "block_share", "in_largest_block", "after_largest_block",
+)  # fmt: skip
 
 
+@cache
 def feature_names() -> tuple[str, ...]:
     """Names of the first pass's features, in order."""
     names = list(_BASE_NAMES)
     for offset in _OFFSETS:
         names.extend(f"{_BASE_NAMES[index]}@{offset:+d}" for index in _NEIGHBOUR_FEATURES)
     names += ["repeated", "position", "in_region", "log_region_distance", "region_share", "before_region",
-              "log_chars_sq", "prose_window", "chars_vs_page", "stops_vs_page"]  # fmt: skip
+              "log_chars_sq", "prose_window", "chars_vs_page", "stops_vs_page", "block_share", "blocks_before", "in_largest_block",
+              "after_largest_block"]  # fmt: skip
     return tuple(names)
 
 
@@ -217,6 +270,7 @@ def page_features(lines: Sequence[str]) -> list[list[float]]:
         for row, toks in zip(base, tokens, strict=True)
     ]
     start, end = _densest_region(prose)
+    block_features = _block_features(prose)
     region_lines = max(1, end - start + 1)
     count = len(lines)
     # Page-relative length and stop-word density, so a short page's prose reads like a long page's prose.
@@ -245,6 +299,7 @@ def page_features(lines: Sequence[str]) -> list[list[float]]:
             math.log1p(sum(window)),
             row[0] - long_chars,
             row[5] - dense_stops,
+            *block_features[index],
         ]
         rows.append(features)
     return rows
@@ -253,7 +308,13 @@ def page_features(lines: Sequence[str]) -> list[list[float]]:
 def second_pass_names() -> tuple[str, ...]:
     """Names of the second pass's features, in order."""
     return ("p", "p_prev", "p_next", "mean_p_3", "mean_p_8", "in_p_region", "log_p_region_distance",
-            "p_before_region", *(_BASE_NAMES[index] for index in _SECOND_OWN), "p_x_log_chars")  # fmt: skip
+            "p_before_region", *_SECOND_OWN_NAMES, "p_x_log_chars")  # fmt: skip
+
+
+@cache
+def _second_own() -> tuple[int, ...]:
+    names = feature_names()
+    return tuple(names.index(name) for name in _SECOND_OWN_NAMES)
 
 
 def second_pass_features(rows: Sequence[Sequence[float]], first: Sequence[float]) -> list[list[float]]:
@@ -275,7 +336,7 @@ def second_pass_features(rows: Sequence[Sequence[float]], first: Sequence[float]
             1.0 if distance == 0 else 0.0,
             math.log1p(distance),
             1.0 if index < start else 0.0,
-            *(row[feature] for feature in _SECOND_OWN),
+            *(row[feature] for feature in _second_own()),
             p * row[0],
         ])  # fmt: skip
     return result

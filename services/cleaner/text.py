@@ -30,6 +30,8 @@ _SHORT_TEXT_LINES = 3
 # A line that is a sentence by itself: enough words (or letters, for scripts written without spaces).
 _SENTENCE_MIN_WORDS = 4
 _SENTENCE_MIN_LETTERS = 15
+_MIN_UNSPACED_LETTERS = 5
+_ENDS_SENTENCE = re.compile(r"[.!?。！？؟۔।][\"'”’»)]*$")
 # A sentence ends with one of these (Latin, Arabic, Persian, CJK full stops, colons, commas);
 # a subheading does not, though it may end with a question mark or a closing quote.
 _SENTENCE_END = (".", "!", "…", ":", ";", ",", "،", "؛", "。", "۔")
@@ -44,7 +46,8 @@ _URL = re.compile(r"https?://[^\s<>\"']+|\bwww\.[^\s<>\"']+", re.IGNORECASE)
 _FIELD_SEPARATORS = re.compile(r"\s+[|•·–—-]\s+|\s*\|\s*")
 # Separators of a breadcrumb trail (`Home › World › Headline`).
 _CRUMB_SEPARATORS = re.compile(r"\s*(?:[›»>/|]|\s-\s)\s*")
-_MAX_CRUMB_WORDS = 4
+_MAX_CRUMB_WORDS = 3
+_CLAUSE = re.compile(r"[,.;:!?،؛]")
 # Words a metadata field may carry besides its value (`Source:`, `URL`, `Link`).
 _MAX_LEFTOVER_WORDS = 2
 
@@ -93,7 +96,11 @@ def is_sentence(line: str) -> bool:
     if is_debris(line) or _URL.search(line):
         return False
     words = len(_WORD.findall(line))
-    return words >= _SENTENCE_MIN_WORDS or (words >= 1 and len(_LETTER.findall(line)) >= _SENTENCE_MIN_LETTERS)
+    letters = len(_LETTER.findall(line))
+    if words >= _SENTENCE_MIN_WORDS or (words >= 1 and letters >= _SENTENCE_MIN_LETTERS):
+        return True
+    # Two words and a full stop (`Terrible keyboard.`), or a short sentence in a script without spaces.
+    return _ENDS_SENTENCE.search(line) is not None and (words >= 2 or letters >= _MIN_UNSPACED_LETTERS)
 
 
 def metadata_of_line(line: str, *, latest_year: int) -> _Metadata | None:
@@ -139,7 +146,7 @@ def headline_of_breadcrumb(line: str) -> str | None:
     if len(crumbs) < 2:
         return None
     *path, last = crumbs
-    if any(len(_WORD.findall(crumb)) > _MAX_CRUMB_WORDS for crumb in path):
+    if any(len(_WORD.findall(crumb)) > _MAX_CRUMB_WORDS or _CLAUSE.search(crumb) for crumb in path):
         return None
     return last.strip() if len(_WORD.findall(last)) >= _MIN_HEADLINE_WORDS else None
 

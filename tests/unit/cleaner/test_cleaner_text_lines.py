@@ -1,0 +1,140 @@
+"""Scraped text: real sentences are never debris, debris alone is refused, headline and metadata lines are read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from newswire.cleaner.clean import clean_article
+from newswire.cleaner.lines import content_probabilities, feature_names, line_model, page_features
+from newswire.cleaner.text import headline_of_breadcrumb, metadata_of_line
+from newswire.errors import ArticleRefused
+from newswire.schemas import RawArticle
+
+RECEIVED_AT = datetime(2025, 2, 1, tzinfo=UTC)
+
+SHORT_TEXTS = [
+    "La comida llegó fría y el camarero tardó casi una hora en traernos la cuenta.",
+    "O atendimento foi rápido e o quarto estava muito limpo. Voltaremos com certeza!",
+    "Il film è troppo lungo, ma la colonna sonora è davvero splendida.",
+    "Das Hotel liegt direkt am Bahnhof, die Zimmer sind aber ziemlich laut.",
+    "Le livre se lit d'une traite, je le recommande sans hésiter.",
+    "Ürün zamanında geldi ve çok iyi çalışıyor.",
+    "Доставка заняла две недели, но товар полностью соответствует описанию.",
+    "وصل الطلب متأخراً لكن جودة المنتج ممتازة.",
+    "کیفیت این گوشی با توجه به قیمتش عالی است.",
+    "यह फ़िल्म बहुत अच्छी है, सबको देखनी चाहिए।",
+    "この店のラーメンは本当においしいです。",
+    "这家酒店的早餐非常丰富。",
+    "이 책은 정말 재미있어요.",
+    "Great battery life. Terrible keyboard.",
+]
+
+DEBRIS_ONLY = [
+    "Share\nTwitter\nFacebook\nClose",
+    "Menu\nHome\nSearch\nSign in",
+    "© 2024 Example Media. All rights reserved.",
+    "شارك\nتويتر\nفيسبوك\nإغلاق",
+    "123\n4,567\n89",
+]
+
+
+@pytest.mark.parametrize("text", SHORT_TEXTS)
+def test_a_short_genuine_text_passes_whole(text: str) -> None:
+    cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
+    assert cleaned.body == text
+
+
+@pytest.mark.parametrize("text", SHORT_TEXTS[:4])
+def test_two_sentences_on_two_lines_pass(text: str) -> None:
+    second = "Nothing else to add."
+    cleaned = clean_article(RawArticle(text=f"{text}\n{second}"), received_at=RECEIVED_AT)
+    assert cleaned.body == f"{text}\n\n{second}"
+
+
+@pytest.mark.parametrize("text", DEBRIS_ONLY)
+def test_debris_alone_is_refused(text: str) -> None:
+    with pytest.raises(ArticleRefused) as refused:
+        clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
+    assert refused.value.error_type == "empty_after_cleaning"
+
+
+BODY = [
+    "Heavy rain caused rivers to burst their banks across the valley on Tuesday, forcing hundreds of families "
+    "to leave their homes as emergency services worked through the night.",
+    "The regional government said it would release emergency funds and asked residents to avoid travel until "
+    "the water levels began to fall later in the week.",
+    "Forecasters expect more rain on Thursday, although the storm is likely to weaken as it moves east.",
+]
+HEADLINE = "Floods force hundreds from their homes in the valley"
+
+
+def test_leading_metadata_line_with_date_and_url_is_read_and_removed() -> None:
+    text = "\n".join(["05/03/2024 https://www.valleynews.co.uk/2024/03/05/floods?utm_source=x", HEADLINE, *BODY])
+    cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
+    assert cleaned.title == HEADLINE
+    assert cleaned.date_published == datetime(2024, 3, 5, tzinfo=UTC)
+    assert cleaned.canonical_url == "https://www.valleynews.co.uk/2024/03/05/floods"
+    assert cleaned.source_domain == "valleynews.co.uk"
+    assert [p.text for p in cleaned.paragraphs] == BODY
+
+
+def test_byline_and_published_line_is_read_and_removed() -> None:
+    text = "\n".join([HEADLINE, "By Jane Doe and Omar Haddad | Published 5 March 2024", *BODY])
+    cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
+    assert cleaned.title == HEADLINE
+    assert cleaned.authors == ["Jane Doe", "Omar Haddad"]
+    assert cleaned.date_published == datetime(2024, 3, 5, tzinfo=UTC)
+    assert [p.text for p in cleaned.paragraphs] == BODY
+
+
+def test_headline_taken_out_of_a_breadcrumb_that_ends_with_it() -> None:
+    text = "\n".join(["Home", "News", "Home › World › " + HEADLINE, *BODY])
+    cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
+    assert cleaned.title == HEADLINE
+    assert "›" not in cleaned.body
+    assert [p.text for p in cleaned.paragraphs] == BODY
+
+
+def test_bilingual_menu_label_is_not_the_headline() -> None:
+    arabic_body = [
+        "أعلنت وزارة الصحة اليوم عن افتتاح ثلاثة مستشفيات جديدة في المحافظات الجنوبية، في إطار خطة لتحسين "
+        "الخدمات الطبية في المناطق الريفية.",
+        "وقال الوزير في مؤتمر صحفي إن المستشفيات ستستقبل المرضى اعتباراً من الشهر المقبل، وإن العمل جارٍ على "
+        "تجهيز مراكز صحية أخرى.",
+    ]
+    headline = "افتتاح ثلاثة مستشفيات جديدة في الجنوب"
+    text = "\n".join(["الرئيسية Home", "أخبار", "اقتصاد", "English | عربي", headline, *arabic_body, "شارك"])
+    cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
+    assert cleaned.title == headline
+    assert [p.text for p in cleaned.paragraphs] == arabic_body
+
+
+def test_metadata_line_shapes() -> None:
+    found = metadata_of_line("2024-09-19 https://example.com/a", latest_year=2026)
+    assert found is not None and found.url == "https://example.com/a" and found.date is not None
+    assert metadata_of_line("Posted by admin | 12 comments | Share this story on every network", latest_year=2026) is None
+    sentence = "The report, published at https://example.com/report on Monday, says prices rose."
+    assert metadata_of_line(sentence, latest_year=2026) is None
+
+
+def test_breadcrumb_shapes() -> None:
+    assert headline_of_breadcrumb("Home > Sport > Football > Late goal settles the derby") == "Late goal settles the derby"
+    assert headline_of_breadcrumb("Rain, wind and snow / what the week holds for the north of the country") is None
+    assert headline_of_breadcrumb("A plain headline without any trail") is None
+
+
+def test_line_model_matches_its_features() -> None:
+    model = line_model()
+    assert model.names == feature_names()
+    rows = page_features(["Home", HEADLINE, *BODY])
+    assert all(len(row) == len(feature_names()) for row in rows)
+
+
+def test_prose_scores_above_menu_lines() -> None:
+    lines = ["Home", "World", "Business", "Sport", "Sign in", HEADLINE, *BODY, "About us", "Contact", "Privacy"]
+    probabilities = content_probabilities(lines)
+    threshold = line_model().threshold
+    assert all(p >= threshold for p in probabilities[6:9])
+    assert all(p < threshold for p in probabilities[:5] + probabilities[9:])
