@@ -38,13 +38,15 @@ _GLUED = re.compile(r"[a-zà-ÿ][A-ZÀ-Þ]|[.!?…][A-ZÀ-Þ]")
 _BULLET = re.compile(r"^(?:[-*•▪►▶·–—]|\d{1,2}[.)])\s")
 # First- and second-person pronouns: comments and calls to action speak as `I` to `you`, news reports do not.
 _FIRST_PERSON = frozenset(
-    "i me my mine je j moi mon mes yo mí mi mis eu meu minha io mio mia ich mich mir mein meine "
-    "ik mijn mnie я мне меня мой моя ben benim أنا".split()
-)
+    ("i", "me", "my", "mine", "je", "j", "moi", "mon", "mes", "yo", "mí", "mi", "mis", "eu", "meu", "minha", "io",
+     "mio", "mia", "ich", "mich", "mir", "mein", "meine", "ik", "mijn", "mnie", "я", "мне", "меня", "мой", "моя",
+     "ben", "benim", "أنا")
+)  # fmt: skip
 _SECOND_PERSON = frozenset(
-    "you your yours vous votre vos tu ton ta tes usted tus você seu sua voi vostro du dein deine jij "
-    "jouw вы ваш ваша ты твой sen senin siz أنت أنتم لك".split()
-)
+    ("you", "your", "yours", "vous", "votre", "vos", "tu", "ton", "ta", "tes", "usted", "tus", "você", "seu", "sua",
+     "voi", "vostro", "du", "dein", "deine", "jij", "jouw", "вы", "ваш", "ваша", "ты", "твой", "sen", "senin",
+     "siz", "أنت", "أنتم", "لك")
+)  # fmt: skip
 # Lines of prose (long enough, ending like a sentence) mark the article's region on a page.
 _PROSE_MIN_WORDS = 8
 _PROSE_STOP_DENSITY = 0.25
@@ -248,8 +250,8 @@ def feature_names() -> tuple[str, ...]:
     for offset in _OFFSETS:
         names.extend(f"{_BASE_NAMES[index]}@{offset:+d}" for index in _NEIGHBOUR_FEATURES)
     names += ["repeated", "position", "in_region", "log_region_distance", "region_share", "before_region",
-              "log_chars_sq", "prose_window", "chars_vs_page", "stops_vs_page", "block_share", "blocks_before", "in_largest_block",
-              "after_largest_block"]  # fmt: skip
+              "log_chars_sq", "prose_window", "chars_vs_page", "stops_vs_page", "block_share", "blocks_before",
+              "in_largest_block", "after_largest_block"]  # fmt: skip
     return tuple(names)
 
 

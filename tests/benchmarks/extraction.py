@@ -135,6 +135,25 @@ def cross_validated(dumps: dict[str, str], urls: dict[str, str], truth: dict[str
     return predicted
 
 
+def text_cost() -> None:
+    """Milliseconds per article on scraped-text articles (the repository's text fixtures and the demo sample)."""
+    texts = [json.loads(path.read_text(encoding="utf-8"))["raw"]["text"]
+             for path in sorted((REPO_ROOT / "tests" / "fixtures" / "cleaner" / "text").glob("*.json"))]  # fmt: skip
+    texts.append((REPO_ROOT / "services" / "demo" / "sample.ar.txt").read_text(encoding="utf-8"))
+    rounds = 30
+    cleaners = (("previous text cleaner", previous_text_body), ("newswire clean_article", newswire_text_body))
+    for name, extract in cleaners:
+        timings = []
+        for text in texts:
+            started = time.perf_counter()
+            for _ in range(rounds):
+                extract(text, "")
+            timings.append((time.perf_counter() - started) / rounds * 1000)
+        timings.sort()
+        print(f"scraped-text articles ({len(texts)}, {sum(map(len, texts)) // len(texts)} chars on average), {name}: "
+              f"median {timings[len(timings) // 2]:.2f} ms, max {timings[-1]:.2f} ms per article")  # fmt: skip
+
+
 def run_text(pages: dict[str, str], urls: dict[str, str], truth: dict[str, str]) -> None:
     """The text-dump rows: keep everything, previous text cleaner, current cleaner (shipped and cross-validated)."""
     dumps = {page_id: html_to_text_dump(html) for page_id, html in pages.items()}
@@ -152,6 +171,7 @@ def run_text(pages: dict[str, str], urls: dict[str, str], truth: dict[str, str])
     print(f"{'  of which the dev fold (fold 0, ' + str(len(dev)) + ' pages)':<58} P {precision:.4f}  R {recall:.4f}  "
           f"F1 {f1:.4f}")  # fmt: skip
     print("* the shipped model was trained on every page of the benchmark: a training-set figure")
+    text_cost()
 
 
 def main() -> None:

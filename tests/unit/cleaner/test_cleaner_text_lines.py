@@ -114,13 +114,15 @@ def test_bilingual_menu_label_is_not_the_headline() -> None:
 def test_metadata_line_shapes() -> None:
     found = metadata_of_line("2024-09-19 https://example.com/a", latest_year=2026)
     assert found is not None and found.url == "https://example.com/a" and found.date is not None
-    assert metadata_of_line("Posted by admin | 12 comments | Share this story on every network", latest_year=2026) is None
+    menu = "Posted by admin | 12 comments | Share this story on every network"
+    assert metadata_of_line(menu, latest_year=2026) is None
     sentence = "The report, published at https://example.com/report on Monday, says prices rose."
     assert metadata_of_line(sentence, latest_year=2026) is None
 
 
 def test_breadcrumb_shapes() -> None:
-    assert headline_of_breadcrumb("Home > Sport > Football > Late goal settles the derby") == "Late goal settles the derby"
+    trail = "Home > Sport > Football > Late goal settles the derby"
+    assert headline_of_breadcrumb(trail) == "Late goal settles the derby"
     assert headline_of_breadcrumb("Rain, wind and snow / what the week holds for the north of the country") is None
     assert headline_of_breadcrumb("A plain headline without any trail") is None
 
