@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import redis
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,12 +68,17 @@ class Ingest:
                     self.port = int(json.loads(line)["port"])
             time.sleep(0.1)
 
+    def cpu_s(self) -> float:
+        times = psutil.Process(self.process.pid).cpu_times()
+        return float(times.user + times.system)
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(30)
 
 
 def plain_xadd(client: redis.Redis, stream: str, count: int, batch: int) -> dict[str, float]:
+    """One producer process: XADD per round trip, then pipelines of `batch`; CPU of this process per article."""
     text = SAMPLE_TEXT.read_text(encoding="utf-8")
 
     def data(n: int) -> str:
@@ -87,6 +93,7 @@ def plain_xadd(client: redis.Redis, stream: str, count: int, batch: int) -> dict
         latencies.append(time.perf_counter() - t0)
     single_rate = count / (time.perf_counter() - started)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     for first in range(0, count, batch):
         pipe = client.pipeline(transaction=False)
         for n in range(first, min(count, first + batch)):
@@ -97,6 +104,7 @@ def plain_xadd(client: redis.Redis, stream: str, count: int, batch: int) -> dict
         "single_p50_ms": percentile(latencies, 0.5) * 1000,
         "single_p99_ms": percentile(latencies, 0.99) * 1000,
         "pipelined_articles_per_s": count / (time.perf_counter() - started),
+        "pipelined_client_cpu_ms_per_article": (time.process_time() - cpu_started) * 1000 / count,
     }
 
 
@@ -107,9 +115,14 @@ def run_locust(port: int, key: str, mode: str, users: int, seconds: int, batch: 
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users),
                "-r", str(users), "-t", f"{seconds}s", "--stop-timeout", "30", "--host", f"http://127.0.0.1:{port}",
                "--only-summary", "--loglevel", "WARNING"]
-    subprocess.run(command, env=env, cwd=REPO, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=seconds + 120)
+    process = psutil.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cpu = 0.0
+    while process.poll() is None:
+        times = process.cpu_times()
+        cpu = times.user + times.system
+        time.sleep(0.2)
     result: dict[str, Any] = json.loads(record.read_text())
+    result["locust_cpu_s"] = cpu
     return result
 
 
@@ -130,6 +143,7 @@ def summarise(result: dict[str, Any], per_request: int) -> dict[str, Any]:
         "p50_ms": percentile(latencies, 0.5) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "seconds": wall,
+        "locust_cpu_share": result["locust_cpu_s"] / wall,
     }
 
 
@@ -209,11 +223,16 @@ def main() -> None:
             create_key(client, StreamKeys(prefix), (secret, record))
             ingest = Ingest(url, prefix, work)
             try:
+                cpu_before = ingest.cpu_s()
                 result = run_locust(ingest.port, secret, mode, args.users, args.seconds, args.batch,
                                     work / f"{mode}.json")
+                server_cpu = ingest.cpu_s() - cpu_before
             finally:
                 ingest.stop()
             report[mode] = summarise(result, 1 if mode == "single" else args.batch)
+            articles = len(result["accepted"])
+            report[mode]["server_cpu_ms_per_article"] = server_cpu * 1000 / articles if articles else None
+            report[mode]["server_cpu_share"] = server_cpu / report[mode]["seconds"]
             report[mode]["check"] = check_exactly_once(client, StreamKeys(prefix).raw, result["accepted"])
             delete_prefix(client, prefix)
             print(mode, json.dumps(report[mode]), flush=True)
