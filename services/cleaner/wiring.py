@@ -40,8 +40,11 @@ class CleanedForward(Forward):
 
 
 def template_key_prefix(settings: Settings) -> str:
-    """Prefix of the template store's keys, under the stream keys' hash tag (`{newswire}:templates:`)."""
-    return settings.keys.stream("templates") + ":"
+    """Prefix of the template store's keys, under the shared keys' hash tag (`{newswire}:templates:`).
+
+    Shared by every partition: a source's articles are spread over the partitions by identity.
+    """
+    return settings.keys.templates + ":"
 
 
 def _identities(article: CleanedArticle) -> list[str]:

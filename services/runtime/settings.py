@@ -197,6 +197,8 @@ class StreamKeys:
         self.dlq = f"{tag}:dlq"
         self.revisions = f"{tag}:rev"
         self.near_duplicates = f"{tag}:lsh"
+        # The cleaner's source templates (one sketch per source; see newswire.cleaner.templates).
+        self.templates = f"{tag}:templates"
         self._rate = f"{tag}:rate"
 
     def rate(self, stage: str, now: float) -> str:
