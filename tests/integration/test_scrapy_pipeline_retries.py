@@ -1,19 +1,24 @@
-"""The Scrapy pipeline's delivery over real HTTP against a scripted server: retries, refusals, splits."""
+"""The Scrapy pipeline's delivery: over real HTTP against a scripted server (retries, refusals, splits), and
+straight into a real Redis that is full, then down."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import redis
 from scrapy.settings import Settings as ScrapySettings
 
+from newswire.runtime.pressure import CACHE_S
 from newswire.scrapy import Delivery, NewswirePipeline
+from tests.support import RedisServer
 
 
 class ScriptedIngest:
@@ -113,3 +118,36 @@ def test_a_batch_too_large_is_split_and_giving_up_is_counted(scripted: list[Scri
     failed = Delivery()
     down._deliver_http(list(ARTICLES), failed)
     assert (failed.published, failed.failed, failed.retries) == (0, 4, 1)
+
+
+def test_straight_into_redis_survives_an_outage_and_the_high_water_mark(private_redis: RedisServer) -> None:
+    """Redis mode: refused articles are left out, an outage and a full Redis are waited out, nothing is lost."""
+    client = redis.Redis.from_url(private_redis.url)
+    used = int(client.info("memory")["used_memory"])
+    client.config_set("maxmemory", str(used + used // 4))  # above the 50 % high-water mark set below
+    redis_pipeline = NewswirePipeline(SimpleNamespace(settings=ScrapySettings({
+        "NEWSWIRE_REDIS_URL": private_redis.url, "NEWSWIRE_PREFIX": "scrapy", "NEWSWIRE_HIGH_WATER_PERCENT": "50",
+    }), stats=None))
+    assert redis_pipeline.redis is not None
+    hiccups = ["full", "down"]
+
+    def wait(attempt: int, retry_after: float | None) -> None:
+        hiccup = hiccups.pop(0)
+        if hiccup == "full":
+            assert retry_after is not None  # the high-water mark says when to come back
+            client.config_set("maxmemory", "0")
+            private_redis.stop()  # ... and the next attempt finds Redis down
+            # The real wait (Retry-After, 5 s) outlasts the producers' cached memory reading; this one must too.
+            time.sleep(CACHE_S)
+        else:
+            private_redis.start()
+
+    delivery = Delivery()
+    articles = [*ARTICLES, {"url": "https://example.com/empty", "title": "no text"}]
+    redis_pipeline.redis.deliver(articles, delivery, max_retries=3, wait=wait)
+    assert (delivery.published, delivery.throttled, delivery.retries, delivery.failed) == (4, 1, 2, 0)
+    assert [(document["url"], error_type) for document, error_type, _ in delivery.refused] == [
+        ("https://example.com/empty", "missing_content")]
+    stored = redis.Redis.from_url(private_redis.url).xrange("{scrapy}:raw")
+    assert sorted(json.loads(fields[b"data"])["url"] for _id, fields in stored) == [a["url"] for a in ARTICLES]
+    redis_pipeline.redis.close()
