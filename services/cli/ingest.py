@@ -32,7 +32,8 @@ def serve_ingest(settings: Settings, url: str) -> None:
         server = IngestServer(settings, url)
     except PortInUse as exc:
         raise fail(str(exc), code=2) from None
-    uvloop.run(server.run_until_signalled())
+    if uvloop.run(server.run_until_signalled()):
+        raise typer.Exit(1)
 
 
 def attach_ingest(pipeline: Pipeline, settings: Settings, url: str) -> None:

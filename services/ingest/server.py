@@ -122,8 +122,8 @@ class IngestServer:
         log.info("ingest_stopped")
         flush_logs()
 
-    async def run_until_signalled(self) -> None:
-        """`newswire run ingest`: serve until SIGTERM or SIGINT, then stop gracefully."""
+    async def run_until_signalled(self) -> bool:
+        """`newswire run ingest`: serve until SIGTERM or SIGINT, then stop gracefully; True if it failed instead."""
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -133,7 +133,12 @@ class IngestServer:
         waiter = asyncio.create_task(stopping.wait())
         await asyncio.wait([serving, waiter], return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
+        failed = not stopping.is_set()
+        if failed:
+            log.error("ingest_server_stopped_unexpectedly",
+                      error=repr(serving.exception()) if not serving.cancelled() else "cancelled")
         await self.stop()
+        return failed
 
 
 async def _flush_logs_every_second() -> None:
