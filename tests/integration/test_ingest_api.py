@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
 
 from newswire.cleaner.intake import read_raw_entry
+from newswire.client import routing_identity
 from newswire.errors import ArticleRefused
 from newswire.ingest.keys import revoke_key
 from newswire.runtime.connection import sync_client
@@ -179,6 +180,26 @@ def test_a_retried_request_with_an_idempotency_key_adds_nothing_twice(
     with ingest.client(other, **{"Idempotency-Key": "batch-0001"}) as http:
         assert http.post("/v1/articles:batch", json=batch).json()["replayed"] is False
     assert len(raw_entries(sync_redis, prefix)) == 6
+
+
+def test_articles_go_to_the_partition_of_their_identity_and_retries_stay_exact(
+    redis_url: str, prefix: str, sync_redis: redis.Redis
+) -> None:
+    settings = make_settings(redis_url, prefix, ingest_port=0, http_host="127.0.0.1", partitions=4)
+    batch = [{"url": f"https://example.com/story/{n}", "text": f"Story {n}"} for n in range(24)]
+    with ThreadedIngest(settings, redis_url) as ingest, ingest.client(make_key(redis_url, settings)) as http:
+        first = http.post("/v1/articles:batch", json=batch, headers={"Idempotency-Key": "spread-1"})
+        retry = http.post("/v1/articles:batch", json=batch, headers={"Idempotency-Key": "spread-1"})
+    assert first.status_code == retry.status_code == 202
+    assert retry.json() == {**first.json(), "replayed": True}
+    answers = first.json()["articles"]
+    assert len({answer["partition"] for answer in answers}) > 1
+    for article, answer in zip(batch, answers, strict=True):
+        keys = settings.keys_for(routing_identity(article))
+        assert answer["stream"] == keys.raw and answer["identity"] == routing_identity(article)
+        [(_id, fields)] = sync_redis.xrange(keys.raw, min=answer["id"], max=answer["id"])
+        assert json.loads(fields[b"data"]) == article
+    assert sum(sync_redis.xlen(keys.raw) for keys in settings.partition_keys()) == len(batch)
 
 
 def test_the_rate_limit_is_shared_by_replicas(redis_url: str, prefix: str, sync_redis: redis.Redis) -> None:
