@@ -109,12 +109,17 @@ def test_one_bad_article_refuses_the_whole_batch_naming_it(
         response = http.post("/v1/articles:batch", json=batch)
         lines = http.post("/v1/articles:batch", content=b'{"text": "ok"}\n\nnot json\n',
                           headers={"Content-Type": "application/x-ndjson"})
+        # Large enough to be validated off the event loop.
+        large = [{"text": "x" * 2_000} for _ in range(300)] + [{"text": None, "html": 5}]
+        large_response = http.post("/v1/articles:batch", json=large)
     assert response.status_code == 400
     [error] = response.json()["errors"]
     assert (error["index"], error["field"], error["pointer"]) == (2, "published_at", "#/2/published_at")
     assert lines.status_code == 400
     [error] = lines.json()["errors"]
     assert (error["index"], error["line"], error["error_type"]) == (1, 3, "invalid_json")
+    assert large_response.status_code == 400
+    assert [(error["index"], error["field"]) for error in large_response.json()["errors"]] == [(300, "html")]
     assert raw_entries(sync_redis, prefix) == []
 
 
