@@ -8,6 +8,7 @@ older or newer publisher may lack a field or carry one the console does not know
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,14 @@ class ArticleFilter:
         if self.topic and not _has_topic(article, self.topic):
             return False
         return not self.source or self.source.casefold() in source_of(article).casefold()
+
+    def may_accept(self, data: bytes) -> bool:
+        """False when the event's JSON cannot pass the filter (checked on its bytes, without decoding it)."""
+        if self.language and self.language.isascii():
+            member = re.compile(rb'"language":\s*"' + re.escape(self.language.encode()) + rb'"', re.IGNORECASE)
+            if not member.search(data):
+                return False
+        return all(may_contain(data, value) for value in (self.topic, self.entity, self.source) if value)
 
     @property
     def active(self) -> bool:
@@ -114,14 +123,20 @@ def latest(
     """The newest published events that pass the filter, newest first, reading at most `scan_limit` per stream."""
     result = LatestArticles()
     for keys in keysets:
-        for scanned, entry in enumerate(_newest_first(client, keys.published), start=1):
+        found_here = 0
+        for scanned, (entry_id, fields) in enumerate(_newest_first(client, keys.published), start=1):
             if scanned > scan_limit:
                 result.exhausted = False
                 break
             result.scanned += 1
+            # Decoding an event costs far more than looking at its bytes: only candidates are decoded.
+            if not wanted.may_accept(fields.get(b"data", b"")):
+                continue
+            entry = PublishedEntry(entry_id.decode(), _decode(fields))
             if wanted.accepts(entry.article):
                 result.entries.append(entry)
-                if len(result.entries) >= limit * len(keysets):
+                found_here += 1
+                if found_here >= limit:
                     break
     result.entries.sort(key=lambda e: _id_key(e.stream_id), reverse=True)
     del result.entries[limit:]
@@ -246,15 +261,34 @@ def _decode(fields: dict[bytes, bytes]) -> dict[str, Any]:
         return {**event, "data": {}}
 
 
-def _newest_first(client: redis.Redis, key: str) -> Iterator[PublishedEntry]:
+def _newest_first(client: redis.Redis, key: str) -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
     end = "+"
     while True:
         page: Any = client.xrevrange(key, max=end, count=PAGE)
         if not page:
             return
-        for entry_id, fields in page:
-            yield PublishedEntry(entry_id.decode(), _decode(fields))
+        yield from page
         end = "(" + page[-1][0].decode()
+
+
+def may_contain(data: bytes, value: str) -> bool:
+    """False only when no string of `data` can casefold to `value`'s casefold: a cheap test before decoding.
+
+    Exact for values that fold to ASCII (codes, Wikidata ids, English names): the published JSON holds text
+    unescaped, and the only non-ASCII characters that fold to ASCII letters start with a byte of
+    `_FOLD_TO_ASCII_LEADS`.
+    Other values always pass (their exact test needs the decoded text).
+    """
+    folded = value.casefold()
+    if not folded.isascii() or json.dumps(value)[1:-1] != value:
+        return True
+    return folded.encode() in data.lower() or (not data.isascii() and any(b in data for b in _FOLD_TO_ASCII_LEADS))
+
+
+# The UTF-8 lead bytes of the non-ASCII characters whose casefold has ASCII letters (ß, İ, ŉ, ſ, ǰ, ẖ-ẚ, ẞ,
+# the Kelvin sign, ﬀ-ﬆ). A lead byte never occurs inside another character, and one-byte `in` is a memchr scan.
+_FOLDING_TO_ASCII = (0xDF, 0x130, 0x149, 0x17F, 0x1F0, *range(0x1E96, 0x1E9B), 0x1E9E, 0x212A, *range(0xFB00, 0xFB07))
+_FOLD_TO_ASCII_LEADS = tuple(bytes([lead]) for lead in sorted({chr(code).encode()[0] for code in _FOLDING_TO_ASCII}))
 
 
 def _raw_entry(client: redis.Redis, key: str, received: datetime) -> str | None:

@@ -1,0 +1,33 @@
+"""The articles filter's byte-level pre-test never rejects an event the full filter would accept."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newswire.console.articles import ArticleFilter, may_contain
+
+# Letters whose case folding is tricky (ß, İ, ſ, the Kelvin sign, ligatures) beside plain ones and Arabic.
+TRICKY = "aAbBkKsSiIß\u0130\u017f\u212a\ufb00\ufb01\u1e9eéÉقال "
+
+
+@given(field=st.text(alphabet=TRICKY, min_size=1, max_size=12), upper=st.booleans(), padding=st.text(max_size=20))
+def test_a_field_that_folds_to_the_value_always_passes(field: str, upper: bool, padding: str) -> None:
+    value = field.upper() if upper else field.casefold()
+    if value.casefold() != field.casefold():
+        return
+    data = json.dumps({"before": padding, "name": field}, ensure_ascii=False).encode()
+    assert may_contain(data, value)
+
+
+def test_an_ascii_value_absent_from_the_bytes_is_rejected_without_decoding() -> None:
+    data = json.dumps({"language": "ar", "entities": [{"id": "Q7747", "name": "Vladimir Putin"}]},
+                      ensure_ascii=False).encode()
+    assert may_contain(data, "q7747") and may_contain(data, "VLADIMIR PUTIN")
+    assert not may_contain(data, "Q649")
+    assert not ArticleFilter(language="en").may_accept(data)
+    assert ArticleFilter(language="AR", entity="Q7747").may_accept(data)
+    # A value the pre-test cannot judge on bytes passes to the full filter.
+    assert may_contain(data, "موسكو") and may_contain(data, 'say "hi"')
