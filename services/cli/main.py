@@ -307,23 +307,32 @@ def dlq_list(
     error_type: Annotated[str | None, typer.Option(help="Only this error type, e.g. invalid_json.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:
-    """List dead letters with their reasons."""
-    import redis
+    """List dead letters with their reasons (of every partition)."""
     from rich.console import Console
     from rich.table import Table
 
     from newswire.cli.dlq import list_entries
+    from newswire.runtime.connection import sync_client
 
     settings = settings_or_exit()
 
     def show(url: str) -> None:
-        client = redis.Redis.from_url(url)
-        entries = list_entries(client, settings.keys, limit=limit, stage=stage, error_type=error_type)
+        client: Any = sync_client(url)
+        entries = [
+            entry
+            for keys in settings.partition_keys()
+            for entry in list_entries(client, keys, limit=limit, stage=stage, error_type=error_type)
+        ]
+        # Newest first across partitions (ids are milliseconds-sequence).
+        entries.sort(key=lambda e: tuple(int(part) for part in e.id.split("-")), reverse=True)
+        entries = entries[:limit]
         if as_json:
             for entry in entries:
                 typer.echo(json.dumps(entry.summary(), ensure_ascii=False))
             return
-        table = Table(title=f"{settings.keys.dlq}: {client.xlen(settings.keys.dlq)} entries")
+        total = sum(int(client.xlen(keys.dlq)) for keys in settings.partition_keys())
+        where = settings.keys.dlq if settings.partitions == 1 else f"dead letters of {settings.partitions} partitions"
+        table = Table(title=f"{where}: {total} entries")
         for column in ("id", "stage", "error_type", "attempts", "failed_at", "error"):
             table.add_column(column, overflow="fold")
         for entry in entries:
@@ -338,12 +347,17 @@ def dlq_list(
 @dlq_app.command("show")
 def dlq_show(entry_id: Annotated[str, typer.Argument(help="The dead letter's entry id.")]) -> None:
     """Show one dead letter in full, its original fields included."""
-    import redis
-
     from newswire.cli.dlq import get_entry
+    from newswire.runtime.connection import sync_client
 
     settings = settings_or_exit()
-    entry = with_redis(settings, lambda url: get_entry(redis.Redis.from_url(url), settings.keys, entry_id))
+
+    def find(url: str) -> Any:
+        client: Any = sync_client(url)
+        found = (get_entry(client, keys, entry_id) for keys in settings.partition_keys())
+        return next((entry for entry in found if entry is not None), None)
+
+    entry = with_redis(settings, find)
     if entry is None:
         raise fail(f"no dead letter {entry_id} in {settings.keys.dlq}")
     typer.echo(json.dumps(entry.as_json(), ensure_ascii=False, indent=2))
@@ -357,26 +371,30 @@ def dlq_replay(
     error_type: Annotated[str | None, typer.Option(help="With --all: only this error type.")] = None,
 ) -> None:
     """Put dead letters back on the stream they came from (after fixing what refused them)."""
-    import redis
-
     from newswire.cli.dlq import get_entry, list_entries, replay
+    from newswire.runtime.connection import sync_client
 
     settings = settings_or_exit()
     if not entry_ids and not replay_all:
         raise fail("name the dead letters to replay, or pass --all", code=2)
 
     def run_replay(url: str) -> int:
-        client = redis.Redis.from_url(url)
-        if replay_all:
-            entries = list_entries(client, settings.keys, limit=10**9, stage=stage, error_type=error_type)
-        else:
-            entries = []
-            for entry_id in entry_ids or []:
-                entry = get_entry(client, settings.keys, entry_id)
-                if entry is None:
-                    raise fail(f"no dead letter {entry_id} in {settings.keys.dlq}")
-                entries.append(entry)
-        return replay(client, settings.keys, reversed(entries) if replay_all else entries)
+        client: Any = sync_client(url)
+        # Each partition's dead letters go back to that partition's streams; named ones are all found first.
+        batches: list[tuple[Any, list[Any]]] = []
+        missing = set(entry_ids or [])
+        for keys in settings.partition_keys():
+            if replay_all:
+                entries = list_entries(client, keys, limit=10**9, stage=stage, error_type=error_type)
+                batches.append((keys, list(reversed(entries))))
+                continue
+            entries = [e for e in (get_entry(client, keys, i) for i in entry_ids or []) if e is not None]
+            missing -= {entry.id for entry in entries}
+            batches.append((keys, entries))
+        if missing:
+            where = settings.keys.dlq if settings.partitions == 1 else "any partition"
+            raise fail(f"no dead letter {sorted(missing)[0]} in {where}")
+        return sum(replay(client, keys, entries) for keys, entries in batches)
 
     count = with_redis(settings, run_replay)
     typer.echo(f"replayed {count} dead letter{'s' if count != 1 else ''}", err=True)
@@ -386,15 +404,19 @@ def dlq_replay(
 def dlq_purge(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete every dead letter."""
-    import redis
-
+    """Delete every dead letter (of every partition)."""
     from newswire.cli.dlq import purge
+    from newswire.runtime.connection import sync_client
 
     settings = settings_or_exit()
     if not yes and not typer.confirm(f"Delete every entry of {settings.keys.dlq}?", default=False):
         raise fail("nothing deleted", code=1)
-    count = with_redis(settings, lambda url: purge(redis.Redis.from_url(url), settings.keys))
+
+    def purge_all(url: str) -> int:
+        client: Any = sync_client(url)
+        return sum(purge(client, keys) for keys in settings.partition_keys())
+
+    count = with_redis(settings, purge_all)
     typer.echo(f"deleted {count} dead letter{'s' if count != 1 else ''}", err=True)
 
 
