@@ -102,6 +102,7 @@ class RawPublisher:
     def __init__(self, client: Any, settings: Settings) -> None:
         self.settings = settings
         self.partition_keys = settings.partition_keys()
+        self.client = client
         self._script = client.register_script(_SCRIPT)
 
     async def publish(
@@ -117,6 +118,8 @@ class RawPublisher:
         by_partition: dict[int, list[int]] = {}
         for position, partition in enumerate(partitions):
             by_partition.setdefault(partition, []).append(position)
+        if idempotency_key is not None and len(self.partition_keys) > 1:
+            await self._claim_idempotency_key(key, idempotency_key, request_fingerprint)
         ids: dict[int, str] = {}
         replayed = []
         for partition, positions in sorted(by_partition.items()):
@@ -132,10 +135,7 @@ class RawPublisher:
             reply = await self._script(keys=script_keys, args=args)
             status = _text(reply[0])
             if status == "mismatch":
-                raise Problem(
-                    422, "idempotency-key-reused", "Idempotency-Key reused",
-                    "this Idempotency-Key was used for a different request body; use a new key for new content",
-                )
+                raise _key_reused()
             replayed.append(status == "replayed")
             for position, entry_id in zip(positions, reply[1:], strict=True):
                 ids[position] = _text(entry_id)
@@ -144,6 +144,16 @@ class RawPublisher:
             for position, partition in enumerate(partitions)
         ]
         return Outcome(entries, bool(replayed) and all(replayed))
+
+    async def _claim_idempotency_key(self, key: ApiKey, idempotency_key: str, request_fingerprint: str) -> None:
+        """With partitions, another body may route to partitions the first one never touched: bind the key to
+        its body in one place first (the per-partition records still make each partition's write exact)."""
+        claim = _record_key(self.settings.keys.stream("ingest"), key.id, idempotency_key) + ":fingerprint"
+        ttl = self.settings.ingest_idempotency_ttl_s
+        if not await self.client.set(claim, request_fingerprint, nx=True, ex=ttl):
+            stored = await self.client.get(claim)
+            if stored is not None and _text(stored) != request_fingerprint:
+                raise _key_reused()
 
 
 def _entry_fields(item: Submission, key: ApiKey) -> list[str | bytes]:
@@ -158,6 +168,13 @@ def _entry_fields(item: Submission, key: ApiKey) -> list[str | bytes]:
 def _record_key(ingest_prefix: str, key_id: str, idempotency_key: str) -> str:
     """Per API key (two scrapers may pick the same Idempotency-Key), hashed (the header is free text)."""
     return f"{ingest_prefix}:idempotency:{key_id}:{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}"
+
+
+def _key_reused() -> Problem:
+    return Problem(
+        422, "idempotency-key-reused", "Idempotency-Key reused",
+        "this Idempotency-Key was used for a different request body; use a new key for new content",
+    )
 
 
 def _text(value: Any) -> str:

@@ -195,7 +195,11 @@ def test_articles_go_to_the_partition_of_their_identity_and_retries_stay_exact(
     with ThreadedIngest(settings, redis_url) as ingest, ingest.client(make_key(redis_url, settings)) as http:
         first = http.post("/v1/articles:batch", json=batch, headers={"Idempotency-Key": "spread-1"})
         retry = http.post("/v1/articles:batch", json=batch, headers={"Idempotency-Key": "spread-1"})
+        # The same key for other articles, even ones routed to partitions the first batch never touched.
+        other = [{"url": f"https://example.com/other/{n}", "text": f"Other {n}"} for n in range(24)]
+        reused = http.post("/v1/articles:batch", json=other, headers={"Idempotency-Key": "spread-1"})
     assert first.status_code == retry.status_code == 202
+    assert reused.status_code == 422
     assert retry.json() == {**first.json(), "replayed": True}
     answers = first.json()["articles"]
     assert len({answer["partition"] for answer in answers}) > 1
