@@ -276,6 +276,8 @@ class RedisSender:
     high-water mark)."""
 
     def __init__(self, scrapy_settings: Any) -> None:
+        from pydantic import ValidationError
+
         from newswire.runtime.connection import sync_client
         from newswire.runtime.settings import Settings
 
@@ -284,7 +286,13 @@ class RedisSender:
             for name in Settings.model_fields
             if _setting(scrapy_settings, f"NEWSWIRE_{name.upper()}") is not None
         }
-        self.settings = Settings(**values)
+        try:
+            self.settings = Settings(**values)
+        except ValidationError as exc:
+            # Loud, not NotConfigured: a crawl whose items silently go nowhere is worse than one that stops.
+            first = exc.errors()[0]
+            name = "NEWSWIRE_" + str(first["loc"][0]).upper() if first["loc"] else "a NEWSWIRE_ setting"
+            raise ValueError(f"{name} is invalid: {first['msg']}") from None
         assert self.settings.redis_url is not None
         self.client = sync_client(self.settings.redis_url.get_secret_value(), socket_timeout=10,
                                   socket_connect_timeout=5)

@@ -134,3 +134,25 @@ def test_scrapy_items_map_to_raw_articles() -> None:
     assert article["metadata"] == {"feed": "rss", "author": "A. Writer", "tags": ["a", "b"]}
     assert article["source"] == "Example" and "language" not in article and article["fetched_at"]
     assert item_to_article({"text": "t", "source": "Own"}, default_source="Example")["source"] == "Own"
+
+
+def test_the_scrapy_pipeline_says_what_is_missing_or_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from scrapy.exceptions import NotConfigured
+    from scrapy.settings import Settings as ScrapySettings
+
+    from newswire.scrapy import NewswirePipeline
+
+    for name in ("NEWSWIRE_REDIS_URL", "NEWSWIRE_INGEST_URL", "NEWSWIRE_INGEST_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+    def make(**settings: str) -> NewswirePipeline:
+        return NewswirePipeline(SimpleNamespace(settings=ScrapySettings(settings), stats=None))
+
+    with pytest.raises(NotConfigured, match="NEWSWIRE_INGEST_URL and NEWSWIRE_INGEST_KEY, or NEWSWIRE_REDIS_URL"):
+        make()
+    with pytest.raises(NotConfigured, match="NEWSWIRE_INGEST_KEY is not"):
+        make(NEWSWIRE_INGEST_URL="http://127.0.0.1:8700")
+    with pytest.raises(ValueError, match=r"^NEWSWIRE_PARTITIONS is invalid"):
+        make(NEWSWIRE_REDIS_URL="redis://127.0.0.1:6379/0", NEWSWIRE_PARTITIONS="zero")
