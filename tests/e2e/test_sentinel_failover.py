@@ -21,8 +21,8 @@ from tests.support import eventually, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-BEFORE_KILL = 150
-AFTER_KILL = 150
+BEFORE_KILL = 80
+AFTER_KILL = 60
 
 
 class DurableProducer(threading.Thread):

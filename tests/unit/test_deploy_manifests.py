@@ -490,8 +490,12 @@ def test_in_the_cluster_overlay_each_stage_scales_on_the_sum_of_its_partitions_l
         assert all(trigger["type"] == "redis-cluster-streams" for trigger in triggers)
         assert all(trigger["metadata"]["consumerGroup"] == stage for trigger in triggers)
         assert all(named("TriggerAuthentication", t["authenticationRef"]["name"]) for t in triggers)
-        formula = spec["advanced"]["scalingModifiers"]["formula"]
-        assert sorted(term.strip() for term in formula.split("+")) == sorted(t["name"] for t in triggers), stage
+        modifiers = spec["advanced"]["scalingModifiers"]
+        assert sorted(term.strip() for term in modifiers["formula"].split("+")) == sorted(t["name"] for t in triggers)
+        # The same lag per worker as the unpartitioned stage's.
+        [base_trigger] = named("ScaledObject", f"newswire-{stage}")["spec"]["triggers"]
+        assert modifiers["target"] == base_trigger["metadata"]["lagCount"], stage
+        assert all(t["metadata"]["lagCount"] == base_trigger["metadata"]["lagCount"] for t in triggers), stage
 
 
 def test_an_alert_fires_before_the_high_water_mark() -> None:
