@@ -449,7 +449,9 @@ class StageWorker:
         try:
             await trim_processed(self.redis, self.input_stream)
             await self._trim_output_to_budget()
-        except _REDIS_DOWN as exc:
+        except (*_REDIS_DOWN, ResponseError) as exc:
+            if isinstance(exc, ResponseError) and not isinstance(exc, _REDIS_DOWN) and not is_out_of_memory(exc):
+                raise
             self._log.debug("trim_deferred", error=f"{type(exc).__name__}: {exc}")
 
     async def _trim_output_to_budget(self) -> None:
