@@ -226,8 +226,10 @@ def tail(
     def follow(url: str) -> None:
         for event in tail_events(url, settings, from_start=from_start, group=group, count=count,
                                  event_filter=event_filter):
-            sys.stdout.write(render(event) + "\n")
-            sys.stdout.flush()
+            line = render(event)
+            if line is not None:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
 
     with contextlib.suppress(KeyboardInterrupt):
         with_redis(settings, follow)

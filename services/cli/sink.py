@@ -48,16 +48,25 @@ def event_filter(
     return EventFilter(language=language, topic=topic, entity=entity, source=source)
 
 
-def renderer(output: str) -> Callable[[dict[str, Any]], str]:
-    """How `--format` prints an event (attributes plus parsed `data`)."""
+def renderer(output: str) -> Callable[[dict[str, Any]], str | None]:
+    """How `--format` prints an event (attributes plus parsed `data`); None (said on stderr) when it cannot."""
     import json
 
     if output == "json":
         return lambda event: json.dumps(event, ensure_ascii=False)
     if output == "ninjs":
+        from pydantic import ValidationError
+
         from newswire.subscribers.ninjs import to_ninjs
 
-        return lambda event: json.dumps(to_ninjs(event), ensure_ascii=False)
+        def ninjs(event: dict[str, Any]) -> str | None:
+            try:
+                return json.dumps(to_ninjs(event), ensure_ascii=False)
+            except (ValidationError, KeyError, TypeError):
+                typer.echo(f"newswire: event {event.get('id')} is not a v1 published article; skipped", err=True)
+                return None
+
+        return ninjs
     raise typer.BadParameter(f"--format must be `json` or `ninjs`, not {output!r}")
 
 

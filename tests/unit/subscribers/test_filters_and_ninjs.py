@@ -96,3 +96,13 @@ def test_an_invalid_rendering_would_be_caught() -> None:
     item = to_ninjs(event_json(published_fields(1)))
     item["headline"] = "not a ninjs property"
     assert not jsonschema.Draft202012Validator(NINJS_SCHEMA).is_valid(item)
+
+
+def test_tail_skips_an_event_it_cannot_render_as_ninjs(capsys: pytest.CaptureFixture[str]) -> None:
+    from newswire.cli.sink import renderer
+
+    render = renderer("ninjs")
+    assert render({"id": "old/r1", "data": {"title": "no body"}}) is None
+    assert "event old/r1 is not a v1 published article; skipped" in capsys.readouterr().err
+    line = render(event_json(published_fields(3)))
+    assert line is not None and json.loads(line)["uri"] == "urn:newswire:article:art-3"
