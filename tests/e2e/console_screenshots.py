@@ -82,8 +82,6 @@ def shoot(stack: ConsoleStack, client: redis.Redis, keys: StreamKeys) -> None:
         browser.save_screenshot(str(OUT / "console-articles.png"))
 
         browser.get(stack.url + "/articles/alaraby-russia-china")
-        browser.execute_script("document.querySelector('mark.hl-entity').scrollIntoView({block: 'center'});")
-        browser.execute_script("window.scrollTo(0, 0);")
         browser.save_screenshot(str(OUT / "console-article.png"))
 
         browser.get(stack.url + "/login?next=/dead-letters")

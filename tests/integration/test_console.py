@@ -405,3 +405,27 @@ def test_an_unreachable_redis_is_a_clear_page_not_a_crash(prefix: str) -> None:
         assert client.get("/dead-letters").status_code == 503
         assert "Redis did not answer" in client.get("/").text
         assert client.get("/healthz").status_code == 503
+
+
+def test_the_article_page_follows_the_article_through_every_stream_and_shows_its_cues(
+    redis_url: str, settings: Settings, sync_redis: redis.Redis
+) -> None:
+    article = enriched("traced-1", ARABIC_BODY)
+    received_ms = int(article.received_at.timestamp() * 1000)
+    raw_id = sync_redis.xadd(settings.keys.raw, {"data": "{}"}, id=f"{received_ms}-0").decode()
+    sync_redis.xadd(settings.keys.cleaned, {"data": json.dumps({"article_id": "other", "received_at": "x"})})
+    cleaned_id = sync_redis.xadd(settings.keys.cleaned, {"data": article.model_dump_json()}).decode()
+    enriched_id = sync_redis.xadd(settings.keys.enriched, {"data": article.model_dump_json()}).decode()
+    published_id = publish(sync_redis, settings, article)
+    with console(redis_url, settings, None) as client:
+        html = client.get("/articles/traced-1").text
+    history = html[html.index('id="history"'):]
+    positions = [history.index(stream_id) for stream_id in (raw_id, cleaned_id, enriched_id, published_id)]
+    assert positions == sorted(positions)
+    topics = html[html.index('id="topics"'):html.index('id="history"')]
+    assert "<th>cues</th>" in topics and "مليارات" in topics
+    sync_redis.delete(settings.keys.enriched, settings.keys.cleaned, settings.keys.raw)
+    with console(redis_url, settings, None) as client:
+        html = client.get("/articles/traced-1").text
+    assert "<th>cues</th>" not in html and "no longer holds this article" in html
+    assert html.count("no longer in the stream") == 3
