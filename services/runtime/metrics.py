@@ -156,6 +156,10 @@ class StageMetrics:
         self.processing_seconds = PROCESSING_SECONDS.labels(stage=stage)
         self.batch_size = BATCH_SIZE.labels(stage=stage)
         self.article_age_seconds = ARTICLE_AGE_SECONDS.labels(stage=stage)
+        # The stage-wide children exist from the start, as every other series of the stage.
+        self.stream_length = STREAM_LENGTH.labels(stage=stage)
+        self.group_lag = GROUP_LAG.labels(stage=stage)
+        self.group_pending = GROUP_PENDING.labels(stage=stage)
         self.partition_stream_length = PARTITION_STREAM_LENGTH.labels(stage=stage, partition=part)
         self.partition_group_lag = PARTITION_GROUP_LAG.labels(stage=stage, partition=part)
         self.partition_group_pending = PARTITION_GROUP_PENDING.labels(stage=stage, partition=part)
@@ -169,8 +173,8 @@ class StageMetrics:
         with _BACKLOG_LOCK:
             _BACKLOG[(self.stage, self.partition)] = (length, lag, pending)
             rows = [value for (stage, _), value in _BACKLOG.items() if stage == self.stage]
-        STREAM_LENGTH.labels(stage=self.stage).set(sum(row[0] for row in rows))
-        GROUP_PENDING.labels(stage=self.stage).set(sum(row[2] for row in rows))
+        self.stream_length.set(sum(row[0] for row in rows))
+        self.group_pending.set(sum(row[2] for row in rows))
         lags = [row[1] for row in rows if row[1] is not None]
         if lags:
-            GROUP_LAG.labels(stage=self.stage).set(sum(lags))
+            self.group_lag.set(sum(lags))
