@@ -21,6 +21,13 @@ def server_binary() -> str:
     return shutil.which("redis-server") or redis_server_binary()
 
 
+def debug_command_allowed() -> tuple[str, ...]:
+    """Redis 7 refuses DEBUG (the tests pause a node with DEBUG SLEEP) unless enabled; 6.2 has no such option."""
+    version = subprocess.run([server_binary(), "--version"], capture_output=True, text=True, check=True).stdout
+    major = int(version.split("v=", 1)[1].split(".", 1)[0])
+    return ("--enable-debug-command", "local") if major >= 7 else ()
+
+
 def cluster_node_port() -> int:
     """A free port whose cluster bus port (port + 10000) is free and valid too."""
     while True:
@@ -157,7 +164,7 @@ class Cluster:
         self.nodes = [
             RedisProcess(directory / f"node-{index}", "--cluster-enabled", "yes",
                          "--cluster-config-file", f"nodes-{index}.conf", "--cluster-node-timeout", "5000",
-                         "--enable-debug-command", "local", port=cluster_node_port())
+                         *debug_command_allowed(), port=cluster_node_port())
             for index in range(size)
         ]
 

@@ -93,6 +93,14 @@ def test_a_durable_publish_without_a_replica_says_the_articles_are_not_durable(
     [entry] = refused.value.entries
     assert sync_redis.xrange(entry.stream)[0][0] == entry.id
 
+    result = subprocess.run(
+        [sys.executable, "-m", "newswire.cli", "publish", "--durable", "--wait-timeout-ms", "50", "-"],
+        input='{"text": "Also needs a replica."}\n', env=worker_env(redis_url, prefix), capture_output=True,
+        text=True, timeout=60, cwd=REPO,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "not durable" in result.stderr and "published 1 article" in result.stderr
+
 
 def test_stats_cover_every_partition_and_redis_memory(redis_url: str, prefix: str, sync_redis: redis.Redis) -> None:
     settings = make_settings(redis_url, prefix, partitions=2)
