@@ -72,6 +72,11 @@ _CLOSE_LANGUAGES = frozenset(
 
 # Candidates each detector gives to the vote.
 _VOTE_CANDIDATES = 5
+# From this many letters on (a long sentence, a paragraph), fastText alone is as accurate as the vote
+# (tests/benchmarks/language.py, long texts) at a third of its cost; titles and sentences get the vote.
+_LONG_TEXT_LETTERS = 60
+# fastText labels that name a variety of a language we report by its macrolanguage code.
+_FASTTEXT_CODES = {"arz": "ar"}
 
 _SCRIPT_OF_SINGLE_LANGUAGE = {
     "Greek": "el",
@@ -194,6 +199,8 @@ class LanguageIdentifier:
         if script == "Arabic":
             return self._guess_arabic_script(text, letters)
         if script in ("Latin", "Cyrillic", "Devanagari"):
+            if self._ensemble and letters >= _LONG_TEXT_LETTERS:
+                return self._guess_fasttext(text)
             if self._ensemble:
                 assert self._broad is not None
                 return self._vote(text, self._broad)
@@ -209,7 +216,7 @@ class LanguageIdentifier:
         labels, probabilities = self._fasttext.predict(" ".join(text.split()), k=1)
         if not labels:
             return None
-        code = labels[0].removeprefix("__label__")
+        code = _FASTTEXT_CODES.get(labels[0].removeprefix("__label__"), labels[0].removeprefix("__label__"))
         if self._precise_broad is not None and code in self._precise_codes:
             refined = self._precise_broad.compute_language_confidence_values(text)
             if refined and refined[0].value > 0.0:
@@ -228,6 +235,8 @@ class LanguageIdentifier:
             return LanguageGuess(code="ps", confidence=round(min(1.0, 0.5 + 10 * pashto / letters), 3))
         if sum(1 for char in text if char in _URDU_LETTERS) >= 2:
             return LanguageGuess(code="ur", confidence=0.95)
+        if self._ensemble and letters >= _LONG_TEXT_LETTERS:
+            return self._guess_fasttext(text)
         if self._ensemble:
             return self._vote(text, self._arabic)
         return self._guess_with(self._arabic, text, refine=None)
@@ -240,6 +249,7 @@ class LanguageIdentifier:
         votes: dict[str, float] = {}
         for label, probability in zip(labels, probabilities, strict=True):
             code = label.removeprefix("__label__")
+            code = _FASTTEXT_CODES.get(code, code)
             votes[code] = votes.get(code, 0.0) + float(probability)
         for value in detector.compute_language_confidence_values(text)[:_VOTE_CANDIDATES]:
             code = _bcp47(value.language)
