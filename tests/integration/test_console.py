@@ -6,6 +6,7 @@ import contextlib
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -410,8 +411,9 @@ def test_an_unreachable_redis_is_a_clear_page_not_a_crash(prefix: str) -> None:
 def test_the_article_page_follows_the_article_through_every_stream_and_shows_its_cues(
     redis_url: str, settings: Settings, sync_redis: redis.Redis
 ) -> None:
-    article = enriched("traced-1", ARABIC_BODY)
-    received_ms = int(article.received_at.timestamp() * 1000)
+    # The cleaner takes received_at from the raw entry id, so it is a whole millisecond.
+    received_ms = int(time.time() * 1000)
+    article = enriched("traced-1", ARABIC_BODY, received_at=datetime.fromtimestamp(received_ms / 1000, tz=UTC))
     raw_id = sync_redis.xadd(settings.keys.raw, {"data": "{}"}, id=f"{received_ms}-0").decode()
     sync_redis.xadd(settings.keys.cleaned, {"data": json.dumps({"article_id": "other", "received_at": "x"})})
     cleaned_id = sync_redis.xadd(settings.keys.cleaned, {"data": article.model_dump_json()}).decode()
