@@ -25,7 +25,7 @@ import redis
 from newswire.schemas import PublishedArticle
 from newswire.schemas.events import EVENT_TYPE, dataschema_uri
 from newswire.schemas.published import published_json
-from tests.support import free_port
+from tests.support import free_port, stream_id
 
 DEFAULT_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -156,3 +156,13 @@ def add_events(client: redis.Redis, stream: str, events: list[dict[str, str]]) -
 
 def event_json(fields: dict[str, str]) -> dict[str, object]:
     return {**fields, "data": json.loads(fields["data"])}
+
+
+def group_caught_up(client: redis.Redis, stream: str, group: str) -> bool:
+    """The group was delivered the stream's last entry and holds nothing pending (Redis 6.2 has no `lag`)."""
+    last = client.xrevrange(stream, count=1)
+    groups = {g["name"]: g for g in client.xinfo_groups(stream)}
+    state = groups.get(group.encode())
+    if state is None or state["pending"]:
+        return False
+    return not last or stream_id(state["last-delivered-id"]) >= stream_id(last[0][0])

@@ -35,7 +35,7 @@ from newswire.subscribers.webhook import (
     WebhookSink,
     verify_signature,
 )
-from tests.subscriber_support import add_events, published_fields
+from tests.subscriber_support import add_events, group_caught_up, published_fields
 from tests.support import REPO, eventually
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -161,8 +161,7 @@ def test_signed_cloudevents_retried_in_order_with_dead_letters(
     stop = threading.Event()
     thread = run_sink(sink, stop)
     try:
-        eventually(lambda: client.xpending(stream, "webhook-test")["pending"] == 0
-                   and client.xinfo_groups(stream)[0]["lag"] == 0, 60, "every event handled")
+        eventually(lambda: group_caught_up(client, stream, "webhook-test"), 60, "every event handled")
     finally:
         stop.set()
         thread.join(10)
@@ -256,8 +255,7 @@ def test_the_command_sends_ninjs_with_filters_and_stops_on_sigterm(
         )
     try:
         eventually(lambda: behaviour.requests, 30, "a request")
-        eventually(lambda: client.xinfo_groups(stream)[0]["lag"] == 0
-                   and client.xinfo_groups(stream)[0]["pending"] == 0, 30, "every event handled")
+        eventually(lambda: group_caught_up(client, stream, "webhook-ninjs-test"), 30, "every event handled")
         # Like the workers, the sink serves its metrics, liveness and readiness.
         port = eventually(lambda: http_port(log), 30, "the sink's HTTP port logged")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
