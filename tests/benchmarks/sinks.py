@@ -41,6 +41,7 @@ from tests.benchmarks.throughput import (  # noqa: E402
     text_articles,
     wait_ready,
 )
+from tests.subscriber_support import group_caught_up  # noqa: E402
 from tests.support import RedisServer, free_port, unique_prefix  # noqa: E402
 
 
@@ -102,11 +103,9 @@ def time_sink(client: redis.Redis, stream: str, group: str, command: list[str], 
                 raise RuntimeError(f"{command} exited with {process.returncode}")
             time.sleep(0.005)
         began = time.monotonic()
-        while True:
-            [state] = [g for g in client.xinfo_groups(stream) if g["name"] == group.encode()]
-            if state["lag"] == 0 and state["pending"] == 0 and state["entries-read"] >= events:
-                return time.monotonic() - began, began - launched
+        while not group_caught_up(client, stream, group):
             time.sleep(0.01)
+        return time.monotonic() - began, began - launched
     finally:
         stop([process])
 
