@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import signal
 import socket
@@ -68,6 +69,12 @@ def serve(settings: Settings, url: str, *, open_browser: bool = False) -> None:
     address = f"http://{_url_host(settings.console_host)}:{listener.getsockname()[1]}/"
     mode = "sign in to replay and purge" if token else "read-only (set NEWSWIRE_CONSOLE_TOKEN to replay and purge)"
     typer.echo(f"newswire console: {address}  ·  {config.redis_label}  ·  {mode}  ·  Ctrl-C stops it", err=True)
+    if not _is_loopback(settings.console_host):
+        typer.echo(
+            f"newswire console: listening on {settings.console_host}, beyond this machine, over plain HTTP; "
+            "put a TLS proxy in front before anyone signs in from elsewhere",
+            err=True,
+        )
     if open_browser and _has_graphical_browser():
         webbrowser.open(address)
     server = uvicorn.Server(
@@ -79,6 +86,8 @@ def serve(settings: Settings, url: str, *, open_browser: bool = False) -> None:
 def serve_demo(settings: Settings, url: str) -> None:
     """After the demo: keep every stage running on the demo's streams in a child process and serve the console."""
     environment = {
+        # The demo's ingest API on a free port unless one is set: a taken default port must not stop the demo.
+        "NEWSWIRE_INGEST_PORT": "0",
         **os.environ,
         "NEWSWIRE_REDIS_URL": url,
         "NEWSWIRE_PREFIX": settings.prefix,
@@ -149,3 +158,10 @@ def _has_graphical_browser() -> bool:
     if sys.platform in ("darwin", "win32"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
