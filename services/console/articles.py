@@ -43,7 +43,10 @@ class ArticleFilter:
     def may_accept(self, data: bytes) -> bool:
         """False when the event's JSON cannot pass the filter (checked on its bytes, without decoding it)."""
         if self.language and self.language.isascii():
-            member = re.compile(rb'"language":\s*"' + re.escape(self.language.encode()) + rb'"', re.IGNORECASE)
+            # `ar` also matches regional tags such as `ar-EG` (as in `newswire tail --language`).
+            member = re.compile(
+                rb'"language":\s*"' + re.escape(self.language.encode()) + rb'(?:-[^"]*)?"', re.IGNORECASE
+            )
             if not member.search(data):
                 return False
         return all(may_contain(data, value) for value in (self.topic, self.entity, self.source) if value)
