@@ -153,6 +153,7 @@ class PublishedReader:
     def _reclaim(self) -> list[PublishedEntry]:
         entries: list[PublishedEntry] = []
         for stream in self.streams:
+            self._remove_departed_consumers(stream)
             reply: Any = self.client.xautoclaim(
                 stream, self.group, self.consumer, min_idle_time=self.claim_idle_ms, count=self.batch_size
             )
@@ -164,6 +165,15 @@ class PublishedReader:
             if deleted:
                 self.client.xack(stream, self.group, *deleted)
         return entries
+
+    def _remove_departed_consumers(self, stream: str) -> None:
+        """Forget consumers of the group (earlier runs of a sink) that hold nothing and have been idle long."""
+        departed_after_ms = 2 * self.claim_idle_ms
+        consumers: Any = self.client.xinfo_consumers(stream, self.group)
+        for consumer in consumers:
+            name = consumer["name"].decode() if isinstance(consumer["name"], bytes) else consumer["name"]
+            if name != self.consumer and consumer["pending"] == 0 and consumer["idle"] > departed_after_ms:
+                self.client.xgroup_delconsumer(stream, self.group, name)
 
     def _entries(self, reply: Any) -> list[PublishedEntry]:
         entries = []

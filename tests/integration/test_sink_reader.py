@@ -9,6 +9,7 @@ import redis
 from newswire.subscribers.reader import PublishedReader, published_streams
 from tests.conftest import make_settings
 from tests.subscriber_support import add_events, published_fields
+from tests.support import eventually
 
 
 def reader(client: redis.Redis, streams: list[str], consumer: str) -> PublishedReader:
@@ -48,6 +49,12 @@ def test_reads_every_partition_resumes_its_own_pending_and_reclaims_a_dead_consu
         other.acknowledge(batch)
     assert seen == {f"art-{n}/r1" for n in (*range(6), *range(10, 16))}
     assert all(client.xpending(stream, "sink")["pending"] == 0 for stream in streams)
+    # The departed consumer, holding nothing now, is forgotten once it has been idle long enough.
+    def departed_forgotten() -> bool:
+        other._reclaim()  # what every read does once per reclaim interval
+        return all([c["name"] for c in client.xinfo_consumers(stream, "sink")] == [b"b"] for stream in streams)
+
+    eventually(departed_forgotten, 10, "consumer a removed from the group")
 
 
 def test_an_entry_trimmed_while_pending_is_acknowledged_not_delivered(redis_url: str, prefix: str) -> None:
