@@ -47,7 +47,7 @@ class ArticleFilter:
             member = re.compile(
                 rb'"language":\s*"' + re.escape(self.language.encode()) + rb'(?:-[^"]*)?"', re.IGNORECASE
             )
-            if not member.search(data):
+            if not member.search(data) and not _may_fold_to_ascii(data):
                 return False
         return all(may_contain(data, value) for value in (self.topic, self.entity, self.source) if value)
 
@@ -285,7 +285,12 @@ def may_contain(data: bytes, value: str) -> bool:
     folded = value.casefold()
     if not folded.isascii() or json.dumps(value)[1:-1] != value:
         return True
-    return folded.encode() in data.lower() or (not data.isascii() and any(b in data for b in _FOLD_TO_ASCII_LEADS))
+    return folded.encode() in data.lower() or _may_fold_to_ascii(data)
+
+
+def _may_fold_to_ascii(data: bytes) -> bool:
+    """Whether `data` may hold a non-ASCII character whose casefold has ASCII letters."""
+    return not data.isascii() and any(lead in data for lead in _FOLD_TO_ASCII_LEADS)
 
 
 # The UTF-8 lead bytes of the non-ASCII characters whose casefold has ASCII letters (ß, İ, ŉ, ſ, ǰ, ẖ-ẚ, ẞ,
