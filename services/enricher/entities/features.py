@@ -20,7 +20,12 @@ from newswire.schemas.articles import EntityType
 
 # Word-like runs, dotted abbreviations ("U.S."), French elisions ("l'", "qu'") and English "'s" / "n't" are tokens
 # of their own as in the training corpora; any other non-space character is a one-character token.
-TOKEN_RE = re.compile(r"(?:[^\W\d_]\.){2,}|(?<!\w)(?:qu|[ldjmnstc])'(?=\w)|'s\b|\w+(?:-\w+)*|\S")
+# Titles and company abbreviations keep their dot ("Sen.", "Corp."), as in the English corpora: the dot then ends
+# no sentence.
+_ABBREVIATIONS = "mr|mrs|ms|dr|prof|sen|rep|gov|gen|col|lt|sgt|capt|maj|st|jr|sr|corp|inc|ltd|co|mt|ft"
+TOKEN_RE = re.compile(
+    rf"(?:[^\W\d_]\.){{2,}}|(?<!\w)(?:{_ABBREVIATIONS})\.|(?<!\w)(?:qu|[ldjmnstc])'(?=\w)|'s\b|\w+(?:-\w+)*|\S"
+)
 # Arabic proclitics, longest first: conjunction (و ف), preposition (ب ل ك), article (ال); ل + ال is written لل.
 _PROCLITICS = tuple(
     sorted(

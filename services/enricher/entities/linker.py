@@ -25,6 +25,9 @@ CONTEXT_COUNTRY_BONUS = 0.25
 # Arabic place name needs a locative word before it (في, مدينة ...).
 LOCATIVE_CUE_BELOW_PRIOR = 0.5
 _LOCATIVE_RE = re.compile(r"(?:^|\s)(?:[وف]?(?:في|من|الى|قرب|[بل]?مدينه|بلده|محافظه|ولايه|اقليم|بلدة))\s+$")
+# Languages the recogniser's models were trained and measured on; German, for one, capitalises every noun, so a
+# model that reads capitals as names would find names everywhere. Others get the knowledge base and cues.
+RECOGNISED_LANGUAGES = frozenset({"ar", "en", "fr"})
 TITLE_WEIGHT = 2.0
 LEAD_WEIGHT = 1.5
 _SENTENCE_END = re.compile(r"(?:^|[.!?؟\n\"“«]\s*)$")
@@ -78,8 +81,9 @@ class EntityLinker:
         covered, person_at = self._coverage(tokens, found)
         for cue in self.cues.find(norm, body, tokens, covered, person_at):
             self._add_cue_find(found, cue.type, norm, body, offsets, cue.start, cue.end)
-        if self.recogniser is not None:
-            names = self.recogniser.recognise(norm, body, offsets, spans)
+        code = (language or "").split("-")[0].lower()
+        if self.recogniser is not None and (not code or code in RECOGNISED_LANGUAGES):
+            names = self.recogniser.recognise(norm, body, offsets, spans, capitalised_names=code in ("", "en"))
             # Longest first, so a full name is in place before its surname alone is met.
             for name in sorted(names, key=lambda n: (n.start - n.end, n.start)):
                 self._add_recognised(found, name, norm, body, offsets, rejected)

@@ -28,6 +28,10 @@ from newswire.schemas.articles import EntityType
 MODEL_FILES = {"ar": "ner-ar.crfsuite", "latin": "ner-latin.crfsuite"}
 # The conjunction and prepositions written on a name; the article stays part of it (والصين -> الصين).
 _REBUILD = "rebuild it with `python -m newswire.enricher.entities.build_ner`"
+# Lower-case words that may stand inside a Latin-script name.
+_CONNECTORS = frozenset(
+    "of for and & the 's de du des la le les d' l' von van der den da di del y e et bin ben al el am upon on".split()  # noqa: SIM905
+)
 _SENTENCE_END_CHARS = "".join(SENTENCE_END)
 _BARE = ("وب", "ول", "وك", "فب", "فل", "فك", "و", "ف", "ب", "ل", "ك")
 
@@ -65,9 +69,18 @@ class NamedEntityRecogniser:
             self.taggers[script] = tagger
 
     def recognise(
-        self, norm: str, original: str, offsets: list[int] | None, kb_spans: Sequence[Span]
+        self,
+        norm: str,
+        original: str,
+        offsets: list[int] | None,
+        kb_spans: Sequence[Span],
+        *,
+        capitalised_names: bool = False,
     ) -> list[RecognisedName]:
-        """Names in `norm` (the normalised form of `original`), in text order, consistent across the article."""
+        """Names in `norm` (the normalised form of `original`), in text order, consistent across the article.
+
+        `capitalised_names`: the language writes every word of a name with a capital but connectors (English),
+        so a Latin-script name is cut at any other lower-case word."""
         spans = [match.span() for match in TOKEN_RE.finditer(norm)]
         if not spans:
             return []
@@ -86,6 +99,8 @@ class NamedEntityRecogniser:
         if not runs:
             return []
         words = [norm[start:end] for start, end in spans]
+        if capitalised_names:
+            runs = capitalised_parts(runs, words, surfaces)
         runs = _consistent(runs, words, surfaces)
         vocabulary = set(words)
         return [_name(norm, starts[first], ends[last - 1], label, vocabulary) for first, last, label in runs]
@@ -160,6 +175,31 @@ def _consistent(runs: list[tuple[int, int, str]], words: list[str], surfaces: li
                 break
     merged = sorted(runs + extra)
     return [(first, last, votes[tuple(keys[first:last])].most_common(1)[0][0]) for first, last, _ in merged]
+
+
+def capitalised_parts(
+    runs: list[tuple[int, int, str]], words: list[str], surfaces: list[str]
+) -> list[tuple[int, int, str]]:
+    """Cut Latin-script names at lower-case words other than connectors ("of", "de", "von"): a run such as
+    "Afghan government said Israeli" is two names at most, and a name neither starts nor ends with a connector."""
+    parts = []
+    for first, last, label in runs:
+        if _is_arabic_char(words[first][0]):
+            parts.append((first, last, label))
+            continue
+        start = -1
+        for index in range(first, last + 1):
+            named = index < last and not surfaces[index][:1].islower()
+            if named and start < 0:
+                start = index
+            elif index == last or not (named or (start >= 0 and words[index] in _CONNECTORS)):
+                if start >= 0:
+                    end = index
+                    while words[end - 1] in _CONNECTORS:
+                        end -= 1
+                    parts.append((start, end, label))
+                start = -1
+    return parts
 
 
 @lru_cache(maxsize=40_000)

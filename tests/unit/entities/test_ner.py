@@ -14,7 +14,13 @@ from newswire.enricher.entities.build_ner import dev_split, glue_clitics, spans
 from newswire.enricher.entities.features import TOKEN_RE, split_proclitics
 from newswire.enricher.entities.kb import load_entities, load_lexicon
 from newswire.enricher.entities.linker import EntityLinker
-from newswire.enricher.entities.ner import MODEL_FILES, ModelMissing, NamedEntityRecogniser, model_paths
+from newswire.enricher.entities.ner import (
+    MODEL_FILES,
+    ModelMissing,
+    NamedEntityRecogniser,
+    capitalised_parts,
+    model_paths,
+)
 from newswire.enricher.entities.normalize import normalize_text
 from newswire.enricher.entities.romanize import romanize
 from newswire.schemas.articles import Entity, EntityType
@@ -128,9 +134,10 @@ def test_romanize(name: str, romanised: str) -> None:
 
 
 def test_tokens_follow_the_training_corpora() -> None:
-    norm = normalize_text("The U.S. envoy's visit, l'accord de Genève — والصين.")[0]
+    norm = normalize_text("The U.S. envoy's visit, l'accord de Genève — والصين. Sen. Mark Duvall of Acme Corp.")[0]
     assert TOKEN_RE.findall(norm) == [
         "the", "u.s.", "envoy", "'s", "visit", ",", "l'", "accord", "de", "geneve", "-", "والصين", ".",
+        "sen.", "mark", "duvall", "of", "acme", "corp.",
     ]  # fmt: skip
     assert split_proclitics("والصين") == ("وال", "صين")
     assert split_proclitics("بوتين") == ("ب", "وتين")  # the tagger also sees the whole word
@@ -146,3 +153,19 @@ def test_build_helpers() -> None:
     assert spans(["B-PER", "I-PER", "O", "B-MISC", "I-LOC", "B-ORG"]) == {(0, 2, "PER"), (4, 5, "LOC"), (5, 6, "ORG")}
     split = dev_split("x", [[("a", "O")]] * 1000)
     assert len(split.dev) == 100 and len(split.train) == 900
+
+
+def test_english_names_are_cut_at_lower_case_words_but_connectors() -> None:
+    surfaces = ["The", "Afghan", "government", "said", "Israeli", "troops", "met", "Bank", "of", "England", "of"]
+    words = [surface.lower() for surface in surfaces]
+    runs = [(1, 5, "ORG"), (7, 11, "ORG")]
+    assert capitalised_parts(runs, words, surfaces) == [(1, 2, "ORG"), (4, 5, "ORG"), (7, 10, "ORG")]
+
+
+def test_languages_without_a_model_get_the_knowledge_base_only() -> None:
+    # German capitalises every noun: a model trained on English and French would read them all as names.
+    text = "Die Kunden sehen in Berlin, wie Unternehmen ihre Plattform mit Herrn Jörg Maderbacher planen."
+    recognised = {m.text for e in link_entities(text, language="de") for m in e.mentions}
+    kb_only = EntityLinker(load_entities(), load_lexicon(), recogniser=False)
+    assert recognised == {m.text for e in kb_only.link(text, "de", None) for m in e.mentions}
+    assert "Berlin" in recognised and "Kunden" not in recognised
