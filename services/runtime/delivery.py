@@ -132,16 +132,20 @@ class ConnectionWatch:
     async def failed(self, exc: BaseException) -> None:
         if self.down_since is None:
             self.down_since = time.monotonic()
-            self._log.warning("redis_unavailable", stage=self.stage, error=f"{type(exc).__name__}: {exc}")
         self.attempt += 1
+        # A second failure in a row is an outage; one alone is usually a pooled connection that went stale
+        # (Redis restarted, or a failover) and the immediate retry on a fresh one succeeds.
+        if self.attempt == 2:
+            self._log.warning("redis_unavailable", stage=self.stage, error=f"{type(exc).__name__}: {exc}")
         # Full jitter keeps a fleet of workers from reconnecting in lockstep.
         await asyncio.sleep(random.uniform(0, min(5.0, 0.05 * 2**self.attempt)))
 
     def succeeded(self) -> None:
         if self.down_since is not None:
-            self._log.warning(
-                "redis_reconnected", stage=self.stage, outage_s=round(time.monotonic() - self.down_since, 3)
-            )
+            if self.attempt >= 2:
+                self._log.warning(
+                    "redis_reconnected", stage=self.stage, outage_s=round(time.monotonic() - self.down_since, 3)
+                )
             self.down_since = None
             self.attempt = 0
 
