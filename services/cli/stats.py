@@ -64,6 +64,8 @@ def memory_summary(client: Any, settings: Settings, streams: list[dict[str, Any]
         # Room left for new articles before producers are refused (negative: they are refused now).
         "headroom_bytes": None if high_water is None else high_water - reading.used_bytes,
         "streams_bytes": in_streams,
+        # Revision state, the near-duplicate index, source templates, counters and Redis's own overhead.
+        "other_bytes": max(0, reading.used_bytes - in_streams),
         "biggest_keys": [{"key": s["key"], "memory_bytes": s["memory_bytes"]} for s in biggest[:BIGGEST_KEYS]],
     }
 
@@ -158,7 +160,8 @@ def _memory_caption(memory: dict[str, Any] | None) -> str:
             f"high-water mark {memory['high_water_percent']:g}%: {state}"
         )
     biggest = ", ".join(f"{k['key']} {_size(k['memory_bytes'])}" for k in memory["biggest_keys"])
-    return line + (f"\nbiggest keys: {biggest}" if biggest else "") + "\n"
+    rest = f"; streams {_size(memory['streams_bytes'])}, state and overhead {_size(memory['other_bytes'])}"
+    return line + rest + (f"\nbiggest keys: {biggest}" if biggest else "") + "\n"
 
 
 def _size(value: int | None) -> str:
