@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
+from redis.exceptions import OutOfMemoryError, RedisClusterException, RedisError, ResponseError
 
 from newswire.runtime.connection import is_cluster
 from newswire.runtime.metrics import (
@@ -100,12 +100,14 @@ def _parse_memory(info: Any) -> MemoryReading:
 
 
 def _cluster_info(client: Any) -> dict[str, Any]:
-    """Cluster INFO memory per primary (redis-py's multi-node replies differ by version; normalise them)."""
-    return {str(node): client.info("memory", target_nodes=node) for node in client.get_primaries()}
+    """INFO memory of each primary of a cluster, by `host:port` (asked one node at a time: one reply shape)."""
+    return {node.name: client.info("memory", target_nodes=node) for node in client.get_primaries()}
 
 
 async def _cluster_info_async(client: Any) -> dict[str, Any]:
-    return {str(node): await client.info("memory", target_nodes=node) for node in client.get_primaries()}
+    if not client.get_primaries():
+        await client.initialize()  # the asyncio cluster client learns its nodes on first use
+    return {node.name: await client.info("memory", target_nodes=node) for node in client.get_primaries()}
 
 
 def judge(settings: Settings, memory: MemoryReading, raw_backlog: int | None) -> Headroom:
@@ -213,7 +215,7 @@ async def report_memory(redis: Any, settings: Settings, interval_s: float) -> No
             REDIS_MEMORY_USED.set(reading.used_bytes)
             REDIS_MAXMEMORY.set(reading.maxmemory)
             REDIS_HIGH_WATER.set(int(reading.maxmemory * settings.high_water_percent / 100))
-        except (ConnectionError, OSError, RedisError) as exc:
+        except (ConnectionError, OSError, RedisError, RedisClusterException) as exc:
             log.debug("memory_reading_failed", error=f"{type(exc).__name__}: {exc}")
         await asyncio.sleep(interval_s)
 
