@@ -7,6 +7,7 @@ being served meanwhile, by the same worker processes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -15,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from newswire.cli.stats import collect
 from newswire.client import connect, publish_raw
+from newswire.runtime.connection import async_client
+from newswire.runtime.pressure import check_headroom, check_headroom_sync
 from newswire.runtime.settings import Settings
 from tests.e2e.redis_topologies import Cluster
 from tests.e2e.test_processes import Workers
@@ -80,6 +84,21 @@ def test_three_partitions_on_three_primaries_carry_3000_articles_exactly_once(tm
         assert sorted(urls) == sorted(d["url"] for d in documents), "not every article exactly once"
         assert all(int(client.xlen(k.dlq)) == 0 for k in keys)
         assert all(process.poll() is None for process in stages.values()), "a worker exited"
+
+        # Operators and producers see the cluster as a whole: stats per partition, headroom of the fullest primary.
+        stats = collect(client, settings)
+        assert sum(row["length"] for row in stats["streams"] if row["stream"] == "published") == ARTICLES
+        assert stats["memory"]["node"] in {f"127.0.0.1:{node.port}" for node in cluster.nodes}
+        assert check_headroom_sync(client, settings).ok
+
+        async def async_headroom() -> bool:
+            async_redis = async_client(cluster.url)
+            try:
+                return (await check_headroom(async_redis, settings)).ok
+            finally:
+                await async_redis.aclose()
+
+        assert asyncio.run(async_headroom())
     finally:
         client.close()
         workers.stop_all()
