@@ -102,7 +102,9 @@ class Settings(BaseSettings):
         default=None, description="PostgreSQL for `newswire sink postgres` (libpq URI or key=value string)."
     )
     otel_enabled: bool = Field(default=False, description="Emit OpenTelemetry spans (needs an exporter configured).")
-    console_port: int = Field(default=8600, ge=0, le=65535, description="Port of `newswire console`; 0 picks a free one.")
+    console_port: int = Field(
+        default=8600, ge=0, le=65535, description="Port of `newswire console`; 0 picks a free one."
+    )
     console_host: str = Field(default="127.0.0.1", description="Address `newswire console` binds to.")
     console_token: SecretStr | None = Field(
         default=None, description="Token that unlocks the console's replay and purge; unset: the console is read-only."
