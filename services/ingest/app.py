@@ -32,7 +32,7 @@ from newswire.ingest.publish import Outcome, RawPublisher, check_source, fingerp
 from newswire.ingest.rate_limit import TokenBucket
 from newswire.ingest.request_body import Limits, ParsedArticle, media_type, parse_batch, parse_single, read_body
 from newswire.runtime.metrics import REGISTRY
-from newswire.runtime.pressure import RETRY_AFTER_S, is_out_of_memory
+from newswire.runtime.pressure import is_out_of_memory
 from newswire.runtime.settings import Settings
 from newswire.schemas import RawArticle
 
@@ -123,11 +123,12 @@ async def _reserve_headroom(state: IngestState, cost: int) -> None:
         raise Problem(429, "high-water-mark", "Pipeline full", headroom.reason, retry_after_s=headroom.retry_after_s)
     limit = state.settings.max_raw_backlog
     if limit and backlog + cost > limit:
+        retry_after = state.backlog.retry_after_s(backlog + cost - limit)
         raise Problem(
             429, "high-water-mark", "Pipeline full",
             f"{backlog} raw articles are waiting for the cleaner; {cost} more would pass NEWSWIRE_MAX_RAW_BACKLOG "
-            f"({limit}); retry in {RETRY_AFTER_S:g} s",
-            retry_after_s=RETRY_AFTER_S,
+            f"({limit}); retry in {retry_after:g} s",
+            retry_after_s=retry_after,
         )
     state.backlog.reserve(cost)
 

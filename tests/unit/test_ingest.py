@@ -156,3 +156,33 @@ def test_the_scrapy_pipeline_says_what_is_missing_or_wrong(monkeypatch: pytest.M
         make(NEWSWIRE_INGEST_URL="http://127.0.0.1:8700")
     with pytest.raises(ValueError, match=r"^NEWSWIRE_PARTITIONS is invalid"):
         make(NEWSWIRE_REDIS_URL="redis://127.0.0.1:6379/0", NEWSWIRE_PARTITIONS="zero")
+
+
+async def test_the_backlog_estimate_counts_unseen_writes_and_learns_the_drain_rate() -> None:
+    from newswire.ingest.backlog import BacklogEstimate
+    from newswire.runtime.pressure import Headroom
+
+    now = [0.0]
+    readings = iter([Headroom(True, raw_backlog=1000), Headroom(True, raw_backlog=700)])
+    current: list[Headroom] = []
+
+    async def read() -> Headroom:
+        if not current or (now[0] >= 1.0 and len(current) == 1):
+            current.append(next(readings))
+        return current[-1]
+
+    estimate = BacklogEstimate(read, clock=lambda: now[0])
+    assert (await estimate.headroom())[1] == 1000
+    assert estimate.retry_after_s(500) == 5.0  # no drain rate known yet: the producers' usual wait
+    estimate.reserve(200)
+    assert (await estimate.headroom())[1] == 1200  # in flight counts
+    now[0] = 0.5
+    estimate.release(200, written=True)
+    assert (await estimate.headroom())[1] == 1200  # written after the reading: still unseen
+    estimate.reserve(50)
+    estimate.release(50, written=False)  # refused or replayed: nothing added
+    now[0] = 1.0
+    assert (await estimate.headroom())[1] == 700  # the new reading includes the write
+    assert estimate.drain_per_s == 500.0  # 1000 + 200 written - 700 left, in one second
+    assert estimate.retry_after_s(1000) == 2.0
+    assert estimate.retry_after_s(100) == 1.0 and estimate.retry_after_s(100_000) == 5.0
