@@ -181,7 +181,7 @@ def capitalised_parts(
     runs: list[tuple[int, int, str]], words: list[str], surfaces: list[str]
 ) -> list[tuple[int, int, str]]:
     """Cut Latin-script names at lower-case words other than connectors ("of", "de", "von"): a run such as
-    "Afghan government said Israeli" is two names at most, and a name neither starts nor ends with a connector."""
+    "Afghan government said Israeli" is two names at most, and a name does not end with a connector."""
     parts = []
     for first, last, label in runs:
         if _is_arabic_char(words[first][0]):
@@ -195,9 +195,10 @@ def capitalised_parts(
             elif index == last or not (named or (start >= 0 and words[index] in _CONNECTORS)):
                 if start >= 0:
                     end = index
-                    while words[end - 1] in _CONNECTORS:
+                    while end > start and words[end - 1] in _CONNECTORS:
                         end -= 1
-                    parts.append((start, end, label))
+                    if end > start:  # "The" or "De" alone is no name
+                        parts.append((start, end, label))
                 start = -1
     return parts
 

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import newswire
 from newswire.enricher.entities import link_entities, load_linker
@@ -160,6 +162,8 @@ def test_english_names_are_cut_at_lower_case_words_but_connectors() -> None:
     words = [surface.lower() for surface in surfaces]
     runs = [(1, 5, "ORG"), (7, 11, "ORG")]
     assert capitalised_parts(runs, words, surfaces) == [(1, 2, "ORG"), (4, 5, "ORG"), (7, 10, "ORG")]
+    # A capitalised connector alone ("The", "De") is no name.
+    assert capitalised_parts([(0, 1, "ORG"), (0, 3, "PER")], words, surfaces) == [(0, 2, "PER")]
 
 
 def test_languages_without_a_model_get_the_knowledge_base_only() -> None:
@@ -169,3 +173,18 @@ def test_languages_without_a_model_get_the_knowledge_base_only() -> None:
     kb_only = EntityLinker(load_entities(), load_lexicon(), recogniser=False)
     assert recognised == {m.text for e in kb_only.link(text, "de", None) for m in e.mentions}
     assert "Berlin" in recognised and "Kunden" not in recognised
+
+
+_PIECES = st.sampled_from(
+    ["The", "the", "De", "of", "Sen.", "Corp.", "U.S.", "Halvard", "Ostrem", "said", ".", ",", "\n", " ", "'s",
+     "l'", "والصين", "وقال", "يوهانس", "كورتيلاينن", "للصين", "«", "2024", "—", "é", "\u064e", "ـ"]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_PIECES, max_size=40), st.sampled_from([None, "en", "fr", "ar", "de"]))
+def test_any_text_gives_mentions_that_are_slices_of_it(pieces: list[str], language: str | None) -> None:
+    body = " ".join(pieces)
+    for entity in link_entities(body, language=language):
+        for mention in entity.mentions:
+            assert body[mention.start : mention.end] == mention.text and mention.text.strip()
