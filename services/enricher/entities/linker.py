@@ -263,7 +263,7 @@ class EntityLinker:
             if person is not None:
                 person.mentions.append((start, end))
                 return
-        for entry in inside:
+        for entry in {entry.id: entry for entry in inside}.values():
             entry.mentions = [m for m in entry.mentions if not (start <= m[0] and m[1] <= end)]
             if not entry.mentions:
                 del found[entry.id]

@@ -92,7 +92,10 @@ class NamedEntityRecogniser:
             surfaces = [original[offsets[start] : offsets[end - 1] + 1] for start, end in spans]
         kb = self.features.kb_tags_at(starts, ends, kb_spans)
         labels: list[str] = []
-        for script, first, last, firsts in self._chunks(norm, original, offsets, starts, ends):
+        for script, first, last, firsts in self._chunks(norm, original, offsets, starts, ends, surfaces):
+            if not script:
+                labels.extend(["O"] * (last - first))
+                continue
             items = self.features.sequence(surfaces[first:last], kb[first:last], firsts)
             labels.extend(self.taggers[script].tag(items))
         runs = _runs(labels)
@@ -107,14 +110,23 @@ class NamedEntityRecogniser:
 
     @classmethod
     def _chunks(
-        cls, norm: str, original: str, offsets: list[int] | None, starts: list[int], ends: list[int]
+        cls,
+        norm: str,
+        original: str,
+        offsets: list[int] | None,
+        starts: list[int],
+        ends: list[int],
+        surfaces: list[str],
     ) -> list[tuple[str, int, int, list[int]]]:
         """Runs of consecutive sentences in one script: (model, first token, last token + 1, sentence starts
-        relative to the first token)."""
+        relative to the first token). Model "" marks a Latin-script line in capitals (a headline, a dateline),
+        where capitals tell nothing: it is left to the knowledge base and to names recognised elsewhere."""
         chunks: list[tuple[str, int, int, list[int]]] = []
         for first, last in cls._sentences(norm, original, offsets, starts, ends):
             arabic = sum(1 for start in starts[first:last] if "\u0600" <= norm[start] <= "\u06ff")
             script = "ar" if arabic * 2 > last - first else "latin"
+            if script == "latin" and _shouted(surfaces[first:last]):
+                script = ""
             if chunks and chunks[-1][0] == script:
                 _, chunk_first, _, firsts = chunks[-1]
                 firsts.append(first - chunk_first)
@@ -175,6 +187,13 @@ def _consistent(runs: list[tuple[int, int, str]], words: list[str], surfaces: li
                 break
     merged = sorted(runs + extra)
     return [(first, last, votes[tuple(keys[first:last])].most_common(1)[0][0]) for first, last, _ in merged]
+
+
+def _shouted(surfaces: list[str]) -> bool:
+    """Whether most words of a sentence are in capitals (at least three of them)."""
+    words = [surface for surface in surfaces if surface[:1].isalpha()]
+    shouted = sum(1 for word in words if word.isupper() and word.isalpha() and len(word) > 1)  # not "A1", "G7"
+    return shouted >= 3 and shouted * 10 >= len(words) * 6
 
 
 def capitalised_parts(

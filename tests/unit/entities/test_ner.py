@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import newswire
@@ -181,10 +181,23 @@ _PIECES = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(_PIECES, max_size=40), st.sampled_from([None, "en", "fr", "ar", "de"]))
+@example(["يوهانس", "U.S.", "U.S.", "والصين", "والصين"], None)  # two mentions of one entity inside a recognised name
 def test_any_text_gives_mentions_that_are_slices_of_it(pieces: list[str], language: str | None) -> None:
     body = " ".join(pieces)
     for entity in link_entities(body, language=language):
         for mention in entity.mentions:
             assert body[mention.start : mention.end] == mention.text and mention.text.strip()
+
+
+def test_a_line_in_capitals_is_left_to_the_knowledge_base_and_names_found_elsewhere() -> None:
+    text = (
+        "FERRY OPERATOR HALTS SAILINGS AFTER STORM IN NORWAY .\n"
+        "Halvard Ostrem said on Monday that the sailings would resume. Norway closed two ports.\n"
+        "OSTREM EXPECTS NO LOSSES"
+    )
+    found = {m.text: e for e in link_entities(text, language="en") for m in e.mentions}
+    assert "FERRY OPERATOR HALTS SAILINGS" not in found and "STORM" not in found
+    assert found["NORWAY"].id == found["Norway"].id  # the knowledge base reads capitals
+    assert found["OSTREM"] is found["Halvard Ostrem"]  # and so does a name recognised in the body
