@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ _SECOND_PERSON = frozenset(
 )  # fmt: skip
 # Lines of prose (long enough, ending like a sentence) mark the article's region on a page.
 _PROSE_MIN_WORDS = 8
+_LANGUAGE_SAMPLE_TOKENS = 3000
 _PROSE_STOP_DENSITY = 0.25
 _REGION_LINE_COST = 2.0
 _BLOCK_GAP = 2
@@ -103,26 +103,50 @@ def line_model() -> LineModel:
     )
 
 
+@cache
+def _languages_of_words() -> dict[str, tuple[str, ...]]:
+    languages: dict[str, list[str]] = {}
+    for language, words in sorted(stop_words().items()):
+        for word in words:
+            languages.setdefault(word, []).append(language)
+    return {word: tuple(codes) for word, codes in languages.items()}
+
+
 def page_language(tokens: Sequence[Sequence[str]]) -> str | None:
     """The language whose stop words cover most tokens of the page (None if too few hits)."""
-    counts: Counter[str] = Counter()
-    lists = stop_words()
-    sample = [token for line in tokens for token in line][:3000]
-    for language, words in lists.items():
-        counts[language] = sum(1 for token in sample if token in words)
-    if not counts:
-        return None
-    language, hits = counts.most_common(1)[0]
-    return language if hits >= 3 else None
+    counts = dict.fromkeys(sorted(stop_words()), 0)
+    languages = _languages_of_words()
+    seen = 0
+    for line in tokens:
+        for token in line:
+            for language in languages.get(token, ()):
+                counts[language] += 1
+        seen += len(line)
+        if seen >= _LANGUAGE_SAMPLE_TOKENS:
+            break
+    language = max(counts, key=lambda code: counts[code], default=None)
+    return language if language is not None and counts[language] >= 3 else None
 
 
-def _script(char: str) -> str:
-    name = unicodedata.name(char, "")
-    return name.split(" ", 1)[0] if name else ""
+# Scripts told apart for script mixing (`Partager شارك`); letters of other scripts count as one more script.
+_SCRIPTS = {
+    "latin": re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]"),
+    "arabic": re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"),
+    "cyrillic": re.compile(r"[\u0400-\u052f]"),
+    "greek": re.compile(r"[\u0370-\u03ff]"),
+    "hebrew": re.compile(r"[\u0590-\u05ff]"),
+    "indic": re.compile(r"[\u0900-\u0dff]"),
+    "cjk": re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"),
+}
+_LETTER = re.compile(r"[^\W\d_]")
 
 
-def _scripts(line: str) -> Counter[str]:
-    return Counter(_script(char) for char in line if char.isalpha())
+def _scripts(line: str) -> dict[str, int]:
+    counts = {name: len(pattern.findall(line)) for name, pattern in _SCRIPTS.items()}
+    other = len(_LETTER.findall(line)) - sum(counts.values())
+    if other > 0:
+        counts["other"] = other
+    return {name: count for name, count in counts.items() if count}
 
 
 def _prose_blocks(prose_words: Sequence[float]) -> list[tuple[int, int, float]]:
@@ -180,14 +204,15 @@ def _upper_decile(values: Sequence[float]) -> float:
     return ordered[int(0.9 * (len(ordered) - 1))] if ordered else 0.0
 
 
-def _line_features(line: str, tokens: list[str], stops: frozenset[str] | None, main_script: str) -> list[float]:
+def _line_features(
+    line: str, tokens: list[str], folded: list[str], scripts: dict[str, int], stops: frozenset[str] | None,
+    main_script: str,
+) -> list[float]:
     words = len(tokens)
     chars = len(line)
-    folded = [fold_case(token) for token in tokens]
     union = _all_stop_words()
     cased = [token for token in tokens if token[:1].isalpha() and token[:1].lower() != token[:1].upper()]
     capitalised = sum(1 for token in cased if token[:1].isupper())
-    scripts = _scripts(line)
     letters = sum(scripts.values())
     digits = len(_DIGIT.findall(line))
     return [
@@ -261,11 +286,15 @@ def page_features(lines: Sequence[str]) -> list[list[float]]:
     folded_tokens = [[fold_case(token) for token in line] for line in tokens]
     language = page_language(folded_tokens)
     stops = stop_words().get(language) if language else None
+    scripts = [_scripts(line) for line in lines]
     script_counts: Counter[str] = Counter()
-    for line in lines[:400]:
-        script_counts.update(_scripts(line))
+    for counts in scripts[:400]:
+        script_counts.update(counts)
     main_script = script_counts.most_common(1)[0][0] if script_counts else ""
-    base = [_line_features(line, toks, stops, main_script) for line, toks in zip(lines, tokens, strict=True)]
+    base = [
+        _line_features(line, toks, folded, line_scripts, stops, main_script)
+        for line, toks, folded, line_scripts in zip(lines, tokens, folded_tokens, scripts, strict=True)
+    ]
     keys = Counter(comparison_key(line) for line in lines)
     prose = [
         float(len(toks)) if len(toks) >= _PROSE_MIN_WORDS and (row[2] or row[5] >= _PROSE_STOP_DENSITY) else 0.0

@@ -41,6 +41,7 @@ _BYLINE = re.compile(
 _NAME_SEPARATORS = re.compile(r"\s*(?:,|&|\band\b|\bet\b|\by\b|\bund\b|\bve\b|\bи\b|\sو\s?)\s*", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
 _URL = re.compile(r"https?://[^\s<>\"']+|\bwww\.[^\s<>\"']+", re.IGNORECASE)
 # Separators between the fields of a metadata line (`By Jane Doe | Published 3 March 2024`).
 _FIELD_SEPARATORS = re.compile(r"\s+[|•·–—-]\s+|\s*\|\s*")
@@ -108,6 +109,8 @@ def metadata_of_line(line: str, *, latest_year: int) -> _Metadata | None:
 
     `2024-03-05 https://example.com/a`, `By Jane Doe | Published 5 March 2024`, `Source: https://...`.
     """
+    if not _DIGIT.search(line) and not _URL.search(line) and _BYLINE.match(line) is None:
+        return None  # no date, no URL, no byline: not a metadata line (and no costly date parsing)
     if (found := date_line(line, latest_year=latest_year)) is not None:
         return _Metadata(date=found)
     if (names := _byline_names(line)) is not None and not _FIELD_SEPARATORS.search(line):
