@@ -124,8 +124,8 @@ def page_language(tokens: Sequence[Sequence[str]]) -> str | None:
         seen += len(line)
         if seen >= _LANGUAGE_SAMPLE_TOKENS:
             break
-    language = max(counts, key=lambda code: counts[code], default=None)
-    return language if language is not None and counts[language] >= 3 else None
+    best = max(counts, key=lambda code: counts[code], default=None)
+    return best if best is not None and counts[best] >= 3 else None
 
 
 # Scripts told apart for script mixing (`Partager شارك`); letters of other scripts count as one more script.
