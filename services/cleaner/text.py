@@ -23,6 +23,7 @@ _HEADLINE_WINDOW = 12
 _MAX_HEADLINE_CHARS = 250
 _MIN_HEADLINE_WORDS = 2
 _MAX_HEADING_CHARS = 120
+_MIN_SUBHEADING_WORDS = 2
 _MAX_HEADING_WORDS = 16
 _MAX_SOURCE_VALUE_CHARS = 60
 # A text this short is read whole: the page classifier needs a page around a line to judge it.
@@ -203,11 +204,23 @@ def _choose_headline(lines: list[str], first_body: int, removed: set[int]) -> tu
     return (best[1], best[2]) if best is not None else None
 
 
+def _lone_word(line: str) -> bool:
+    """One short word on its own line (`Loading`, `null`, `Follow`): an interface label, whatever surrounds it."""
+    return (
+        len(_WORD.findall(line)) < _MIN_SUBHEADING_WORDS
+        and len(_LETTER.findall(line)) < _SENTENCE_MIN_LETTERS
+        and _ENDS_SENTENCE.search(line) is None
+    )
+
+
 def _kept_lines(lines: list[str]) -> list[bool]:
     """The classifier's verdict per line; a short text keeps every line that is a sentence."""
     threshold = line_model().threshold
     probabilities = content_probabilities(lines)
-    kept = [p >= threshold and not is_debris(line) for line, p in zip(lines, probabilities, strict=True)]
+    kept = [
+        p >= threshold and not is_debris(line) and not _lone_word(line)
+        for line, p in zip(lines, probabilities, strict=True)
+    ]
     if len(lines) <= _SHORT_TEXT_LINES or not any(kept):
         # A real sentence is never debris: with too little page to judge, keep what reads as prose.
         kept = [keep or is_sentence(line) for keep, line in zip(kept, lines, strict=True)]
@@ -220,7 +233,8 @@ def _subheading_between(lines: list[str], kept: list[bool], removed: set[int], i
     if following is None or not kept[following] or not any(kept[:index]):
         return False
     line = lines[index]
-    if is_debris(line) or _URL.search(line):
+    # A single word between paragraphs is an interface label (`Loading`, `Follow`), not a subheading.
+    if is_debris(line) or _URL.search(line) or len(_WORD.findall(line)) < _MIN_SUBHEADING_WORDS:
         return False
     return _looks_like_heading(line, lines[following])
 

@@ -140,3 +140,9 @@ def test_prose_scores_above_menu_lines() -> None:
     threshold = line_model().threshold
     assert all(p >= threshold for p in probabilities[6:9])
     assert all(p < threshold for p in probabilities[:5] + probabilities[9:])
+
+
+def test_single_interface_words_between_paragraphs_are_not_kept() -> None:
+    text = "\n".join([HEADLINE, BODY[0], "Loading", BODY[1], "null", "42", BODY[2]])
+    cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
+    assert [p.text for p in cleaned.paragraphs] == BODY
