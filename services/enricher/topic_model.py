@@ -112,9 +112,10 @@ class TrainedTopicClassifier:
     """Weights (buckets + lexicon block, topics) and biases; probabilities by a logistic unit per topic."""
 
     def __init__(
-        self, weights: npt.NDArray[np.float32], bias: npt.NDArray[np.float32], meta: dict[str, Any]
+        self, weights: npt.NDArray[np.floating[Any]], bias: npt.NDArray[np.float32], meta: dict[str, Any]
     ) -> None:
-        self.weights = weights.astype(np.float32)
+        # Kept as stored (float16: half the memory); the few rows an article touches are widened per call.
+        self.weights = weights
         self.bias = bias.astype(np.float32)
         self.topics: list[str] = list(meta["topics"])
         self.buckets: int = int(meta["buckets"])
@@ -122,6 +123,10 @@ class TrainedTopicClassifier:
         # "secondary" (the least probability of a further topic).
         self.thresholds: dict[str, dict[str, float]] = {
             code: dict(values) for code, values in meta["thresholds"].items()
+        }
+        # Per language, the topics it had enough person-labelled articles of to learn (others it cannot rule out).
+        self.taught: dict[str, frozenset[str]] = {
+            code: frozenset(qcodes) for code, qcodes in meta.get("taught", {}).items()
         }
         self.meta = meta
         if self.weights.shape != (self.buckets + 2 * len(self.topics), len(self.topics)):
@@ -145,6 +150,10 @@ class TrainedTopicClassifier:
         """Whether the classifier was trained on text in this language."""
         return (language or "").split("-")[0].lower() in self.thresholds
 
+    def taught_in(self, language: str | None) -> frozenset[str]:
+        """The topics the classifier learnt from labelled articles in this language."""
+        return self.taught.get((language or "").split("-")[0].lower(), frozenset())
+
     def thresholds_for(self, language: str | None) -> dict[str, float]:
         """The decision thresholds chosen for this language on the dev data."""
         return self.thresholds[(language or "").split("-")[0].lower()]
@@ -159,7 +168,7 @@ class TrainedTopicClassifier:
             [lexicon.get(qcode, 0.0) for qcode in self.topics],
             self.buckets,
         )
-        rows = self.weights[np.asarray(indices, dtype=np.int64)]
+        rows = self.weights[np.asarray(indices, dtype=np.int64)].astype(np.float32)
         logits = np.asarray(values, dtype=np.float32) @ rows + self.bias
         probabilities = 1.0 / (1.0 + np.exp(-logits))
         return TopicProbabilities({qcode: float(p) for qcode, p in zip(self.topics, probabilities, strict=True)})
