@@ -36,7 +36,9 @@
 
   function consumerText(group) {
     const list = group && group.consumer_list ? group.consumer_list : [];
-    return list.map(function (c) { return c.name + " (" + c.idle_s + " s)"; }).join(", ");
+    return list.map(function (c) {
+      return c.name + " (idle " + c.idle_s + " s" + (c.pending ? ", " + c.pending + " pending" : "") + ")";
+    }).join(", ");
   }
 
   function renderStreams(figures) {
