@@ -61,7 +61,7 @@ class TemplatePolicy:
     min_count: int = 3
     min_share: float = 0.5
     halve_after: int = 200
-    max_identities: int = 512
+    max_identities: int = 120  # below zset-max-listpack-entries (128): the compact encoding
     max_sources: int = 5000
     ttl_s: int = 14 * 24 * 3600
 
