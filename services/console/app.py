@@ -48,6 +48,7 @@ LIST_LIMIT = 50
 SCAN_LIMIT = 20_000
 HISTORY_SCAN_LIMIT = 5_000
 DEAD_LETTER_LIMIT = 200
+FAILED_SIGN_IN_DELAY_S = 1.0
 
 SECURITY_HEADERS = {
     # No inline script or style anywhere: even a field that escaped escaping could not run.
@@ -262,6 +263,8 @@ def create_app(config: ConsoleConfig) -> Starlette:
         except AccessDenied as denied:
             log.warning("console_sign_in_refused", name=_text(form, "name")[:80], reason=str(denied),
                         client=_client_address(request))
+            if denied.status == 401:
+                await asyncio.sleep(FAILED_SIGN_IN_DELAY_S)  # makes guessing the token slow
             return page(request, "login.html", status=denied.status, error=str(denied),
                         next=_safe_next(_text(form, "next")))
         log.info("console_sign_in", operator=request.session["operator"], client=_client_address(request))
