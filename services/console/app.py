@@ -36,6 +36,7 @@ from newswire.console import articles
 from newswire.console.access import AccessDenied, ConsoleAccess, csrf_token
 from newswire.console.highlight import format_number, highlight_body, wikidata_id
 from newswire.console.pipeline import PipelineMonitor, finished_minutes, snapshot
+from newswire.runtime.logging import flush_logs
 from newswire.runtime.settings import Settings, StreamKeys
 from newswire.stages import STAGE_NAMES
 
@@ -112,6 +113,7 @@ def create_app(config: ConsoleConfig) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
             client.close()
+            flush_logs()
 
     async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(function, state["client"], *args, **kwargs)
@@ -229,6 +231,8 @@ def create_app(config: ConsoleConfig) -> Starlette:
                         hidden=_hidden_fields(form), dlq_total=total)
         count = await call(_perform, config.keysets, action, selection.entries)
         _record(request, operator, action, selection, count, form)
+        # The audit line is written now, not with the next buffer flush: uvicorn ends the process on SIGTERM.
+        flush_logs()
         request.session["flash"] = f"{_past(action)} {count} dead letter{'s' if count != 1 else ''}."
         return RedirectResponse(_back_to_list(form), status_code=303)
 
@@ -268,6 +272,7 @@ def create_app(config: ConsoleConfig) -> Starlette:
             return page(request, "login.html", status=denied.status, error=str(denied),
                         next=_safe_next(_text(form, "next")))
         log.info("console_sign_in", operator=request.session["operator"], client=_client_address(request))
+        flush_logs()
         return RedirectResponse(_safe_next(_text(form, "next")), status_code=303)
 
     async def logout(request: Request) -> Response:

@@ -167,3 +167,7 @@ def test_a_dead_letter_is_fixed_and_replayed_from_the_browser(
     assert not [e for e, f in client.xrange(keys.dlq) if e.decode() == entry_id]
     browser.get(stack.url + "/articles/fixed-later")
     assert text_of(browser, "#headline") == "Fixed later"
+    # The console's log has the action with who did it, written at once (not left in a buffer).
+    audit = [json.loads(line) for line in (stack.log_dir / "console.log").read_text().splitlines()
+             if "console_dead_letters_replayed" in line]
+    assert [(a["operator"], a["ids"], a["edited"]) for a in audit] == [("on-call", [entry_id], True)]
