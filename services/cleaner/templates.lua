@@ -2,25 +2,26 @@
 --
 -- KEYS[1] sketch (string of depth*width 8-bit counters), KEYS[2] meta (hash: articles, name),
 -- KEYS[3] recent article identities (sorted set, score = arrival), KEYS[4] registry of sources (sorted set).
--- ARGV: now, ttl_s, width, depth, min_count, min_share, halve_after, max_identities, max_sources,
+-- ARGV: now, ttl_s, width, depth, halve_after, max_identities, max_sources,
 --       key_prefix, source_id, source_name, learn (1/0), n_lines, n_identities,
 --       then n_lines*depth cell indices (row-major per line), then the identities.
--- Returns {articles before this one, estimate per line..., learned (1/0), evicted sources}.
+-- Returns {articles before this one, estimate per line..., learned (1/0), evicted sources}; the caller decides
+-- which estimates make a line template.
 -- All keys share the caller's hash tag, so the script is one hash slot on Redis Cluster.
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local width = tonumber(ARGV[3])
 local depth = tonumber(ARGV[4])
-local halve_after = tonumber(ARGV[7])
-local max_identities = tonumber(ARGV[8])
-local max_sources = tonumber(ARGV[9])
-local prefix = ARGV[10]
-local source_id = ARGV[11]
-local source_name = ARGV[12]
-local learn = ARGV[13] == '1'
-local n_lines = tonumber(ARGV[14])
-local n_identities = tonumber(ARGV[15])
-local cells_at = 16
+local halve_after = tonumber(ARGV[5])
+local max_identities = tonumber(ARGV[6])
+local max_sources = tonumber(ARGV[7])
+local prefix = ARGV[8]
+local source_id = ARGV[9]
+local source_name = ARGV[10]
+local learn = ARGV[11] == '1'
+local n_lines = tonumber(ARGV[12])
+local n_identities = tonumber(ARGV[13])
+local cells_at = 14
 local identities_at = cells_at + n_lines * depth
 
 local articles = tonumber(redis.call('HGET', KEYS[2], 'articles') or '0')

@@ -124,9 +124,9 @@ class TemplateStore:
         cells = [cell for fingerprint in lookup.fingerprints for cell in self._cells(fingerprint)]
         policy = self.policy
         arguments: list[Any] = [
-            int(now), policy.ttl_s, policy.width, policy.depth, policy.min_count, policy.min_share,
-            policy.halve_after, policy.max_identities, policy.max_sources, self.prefix, source_id, lookup.source,
-            1 if learn else 0, len(lookup.fingerprints), len(lookup.identities), *cells, *lookup.identities,
+            int(now), policy.ttl_s, policy.width, policy.depth, policy.halve_after, policy.max_identities,
+            policy.max_sources, self.prefix, source_id, lookup.source, 1 if learn else 0, len(lookup.fingerprints),
+            len(lookup.identities), *cells, *lookup.identities,
         ]  # fmt: skip
         return keys, arguments
 
@@ -162,10 +162,16 @@ class TemplateStore:
                     lookup.fingerprints.append(fingerprint)
         if not lookups:
             return []
-        replies = await self._run(redis, lookups, now, learn=True)
-        if any(_is_missing_script(reply) for reply in replies):
-            self._sha = None
+        try:
             replies = await self._run(redis, lookups, now, learn=True)
+            if any(_is_missing_script(reply) for reply in replies):
+                self._sha = None
+                replies = await self._run(redis, lookups, now, learn=True)
+        except ResponseError as exc:
+            # Redis refused the script itself (an ACL without SCRIPT LOAD, say): clean without templates.
+            TEMPLATE_ARTICLES.labels(self.stage, "store_error").inc(len(lookups))
+            log.warning("template_store_failed", error=f"{type(exc).__name__}: {exc}")
+            return [set() for _ in lookups]
         results: list[set[bytes]] = []
         for lookup, reply in zip(lookups, replies, strict=True):
             if isinstance(reply, OutOfMemoryError) or (isinstance(reply, ResponseError) and "OOM" in str(reply)):
