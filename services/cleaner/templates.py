@@ -30,6 +30,7 @@ from newswire.runtime.metrics import REGISTRY
 log = structlog.get_logger("newswire.cleaner.templates")
 
 _DIGITS = re.compile(r"\d+")
+_MAX_FOLDED_WORDS = 5
 
 TEMPLATE_LINES_REMOVED = Counter(
     "newswire_template_lines_removed",
@@ -77,8 +78,14 @@ class TemplateLookup:
 
 
 def line_fingerprint(line: str) -> bytes | None:
-    """8-byte hash of a line's comparison key with digits folded (`12 comments` == `3 comments`); None if empty."""
-    key = _DIGITS.sub("0", comparison_key(line))
+    """8-byte hash of a line's comparison key; None if empty.
+
+    In short lines digits are folded (`12 comments` == `3 comments`, `© 2024`); in longer ones they are kept, so
+    a daily report whose sentences differ only in their figures is not mistaken for the site's template.
+    """
+    key = comparison_key(line)
+    if key.count(" ") < _MAX_FOLDED_WORDS:
+        key = _DIGITS.sub("0", key)
     return hashlib.blake2b(key.encode(), digest_size=8).digest() if key else None
 
 

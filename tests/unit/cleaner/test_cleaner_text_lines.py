@@ -146,3 +146,14 @@ def test_single_interface_words_between_paragraphs_are_not_kept() -> None:
     text = "\n".join([HEADLINE, BODY[0], "Loading", BODY[1], "null", "42", BODY[2]])
     cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
     assert [p.text for p in cleaned.paragraphs] == BODY
+
+
+def test_template_fingerprints_fold_counters_not_reported_figures() -> None:
+    from newswire.cleaner.templates import line_fingerprint
+
+    assert line_fingerprint("Comments (12)") == line_fingerprint("Comments (3)")
+    assert line_fingerprint("© 2024 Example Media") == line_fingerprint("© 2025 Example Media")
+    report = "The index rose {} percent to {} points in early trading on Monday"
+    assert line_fingerprint(report.format(1.2, 10234)) != line_fingerprint(report.format(0.4, 9870))
+    assert line_fingerprint("Home") == line_fingerprint("HOME")
+    assert line_fingerprint("...") is None
