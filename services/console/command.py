@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import webbrowser
+from types import FrameType
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -80,7 +81,13 @@ def serve(settings: Settings, url: str, *, open_browser: bool = False) -> None:
     server = uvicorn.Server(
         uvicorn.Config(create_app(config), log_config=None, access_log=False, timeout_graceful_shutdown=2)
     )
-    server.run(sockets=[listener])
+    # uvicorn shuts down on SIGTERM, then raises the signal again for the handler it found: make that an
+    # ordinary exit, so the embedded Redis and the demo's workers are stopped by their own cleanup.
+    previous = signal.signal(signal.SIGTERM, _exit_quietly)
+    try:
+        server.run(sockets=[listener])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def serve_demo(settings: Settings, url: str) -> None:
@@ -110,6 +117,10 @@ def serve_demo(settings: Settings, url: str) -> None:
         except subprocess.TimeoutExpired:
             workers.kill()
             workers.wait()
+
+
+def _exit_quietly(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def bind(host: str, port: int) -> socket.socket:

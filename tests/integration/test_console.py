@@ -5,12 +5,17 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 import structlog.testing
@@ -26,7 +31,7 @@ from newswire.publisher.publish import draft_event
 from newswire.runtime.settings import Settings
 from newswire.schemas import EnrichedArticle
 from tests.conftest import make_settings
-from tests.support import eventually
+from tests.support import REPO, eventually, free_port, worker_env
 
 TOKEN = "correct horse battery staple"
 ARABIC_BODY = (
@@ -431,3 +436,27 @@ def test_the_article_page_follows_the_article_through_every_stream_and_shows_its
         html = client.get("/articles/traced-1").text
     assert "<th>cues</th>" not in html and "no longer holds this article" in html
     assert html.count("no longer in the stream") == 3
+
+
+def test_the_console_command_stops_cleanly_on_sigterm(redis_url: str, prefix: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = worker_env(redis_url, prefix, NEWSWIRE_CONSOLE_PORT=str(port))
+    with open(tmp_path / "console.log", "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "newswire.cli", "console"], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        with Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            def answers() -> bool:
+                assert process.poll() is None, (tmp_path / "console.log").read_text()
+                try:
+                    return client.get("/healthz").status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            eventually(answers, 60, "the console answers")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0, (tmp_path / "console.log").read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
