@@ -102,6 +102,7 @@ class NamedEntityRecogniser:
         if not runs:
             return []
         words = [norm[start:end] for start, end in spans]
+        runs = single_script_parts(runs, words)
         if capitalised_names:
             runs = capitalised_parts(runs, words, surfaces)
         runs = _consistent(runs, words, surfaces)
@@ -194,6 +195,22 @@ def _shouted(surfaces: list[str]) -> bool:
     words = [surface for surface in surfaces if surface[:1].isalpha()]
     shouted = sum(1 for word in words if word.isupper() and word.isalpha() and len(word) > 1)  # not "A1", "G7"
     return shouted >= 3 and shouted * 10 >= len(words) * 6
+
+
+def single_script_parts(runs: list[tuple[int, int, str]], words: list[str]) -> list[tuple[int, int, str]]:
+    """Cut names where the script changes between Arabic and Latin letters: no name is written in both."""
+    parts = []
+    for first, last, label in runs:
+        start, script = first, ""
+        for index in range(first, last):
+            char = words[index][0]
+            here = "ar" if _is_arabic_char(char) else "latin" if char.isalpha() else ""
+            if here and script and here != script:
+                parts.append((start, index, label))
+                start = index
+            script = here or script
+        parts.append((start, last, label))
+    return parts
 
 
 def capitalised_parts(

@@ -22,8 +22,9 @@ from newswire.enricher.entities.ner import (
     NamedEntityRecogniser,
     capitalised_parts,
     model_paths,
+    single_script_parts,
 )
-from newswire.enricher.entities.normalize import normalize_text
+from newswire.enricher.entities.normalize import is_arabic, normalize_text
 from newswire.enricher.entities.romanize import romanize
 from newswire.schemas.articles import Entity, EntityType
 
@@ -157,6 +158,19 @@ def test_build_helpers() -> None:
     assert len(split.dev) == 100 and len(split.train) == 900
 
 
+def test_names_do_not_mix_scripts() -> None:
+    words = ["الصين", "de", "والصين", "2024", "paris", "بكين"]
+    assert single_script_parts([(0, 3, "ORG"), (3, 6, "LOC")], words) == [
+        (0, 1, "ORG"),
+        (1, 2, "ORG"),
+        (2, 3, "ORG"),
+        (3, 5, "LOC"),
+        (5, 6, "LOC"),
+    ]
+    found = link_entities("the والصين De والصين", language=None)
+    assert all(is_arabic(m.text) != any(c.isascii() and c.isalpha() for c in m.text) for e in found for m in e.mentions)
+
+
 def test_english_names_are_cut_at_lower_case_words_but_connectors() -> None:
     surfaces = ["The", "Afghan", "government", "said", "Israeli", "troops", "met", "Bank", "of", "England", "of"]
     words = [surface.lower() for surface in surfaces]
@@ -184,6 +198,7 @@ _PIECES = st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_PIECES, max_size=40), st.sampled_from([None, "en", "fr", "ar", "de"]))
 @example(["يوهانس", "U.S.", "U.S.", "والصين", "والصين"], None)  # two mentions of one entity inside a recognised name
+@example(["the", "والصين", "De", "والصين"], None)
 def test_any_text_gives_mentions_that_are_slices_of_it(pieces: list[str], language: str | None) -> None:
     body = " ".join(pieces)
     for entity in link_entities(body, language=language):
