@@ -161,9 +161,14 @@ def create_app(config: ConsoleConfig) -> Starlette:
         wanted = articles.ArticleFilter(
             **{name: query.get(name, "").strip()[:200] for name in ("language", "topic", "entity", "source")}
         )
-        found = await call(articles.latest, config.keysets, wanted, limit=LIST_LIMIT, scan_limit=SCAN_LIMIT)
+        before = query.get("before", "")
+        before = before if _looks_like_stream_id(before) else ""
+        found = await call(articles.latest, config.keysets, wanted, limit=LIST_LIMIT, scan_limit=SCAN_LIMIT,
+                           before=before or None)
         summaries = [entry.summary() for entry in found.entries]
-        return page(request, "articles.html", found=found, wanted=wanted, summaries=summaries)
+        older = summaries[-1]["stream_id"] if len(summaries) == LIST_LIMIT else None
+        return page(request, "articles.html", found=found, wanted=wanted, summaries=summaries, before=before,
+                    older=older)
 
     async def article_page(request: Request) -> Response:
         article_id = request.path_params["article_id"]

@@ -121,13 +121,21 @@ class LatestArticles:
 
 
 def latest(
-    client: redis.Redis, keysets: list[StreamKeys], wanted: ArticleFilter, *, limit: int, scan_limit: int
+    client: redis.Redis,
+    keysets: list[StreamKeys],
+    wanted: ArticleFilter,
+    *,
+    limit: int,
+    scan_limit: int,
+    before: str | None = None,
 ) -> LatestArticles:
-    """The newest published events that pass the filter, newest first, reading at most `scan_limit` per stream."""
+    """The newest published events (older than stream id `before`, when given) that pass the filter, newest
+    first, reading at most `scan_limit` per stream."""
     result = LatestArticles()
     for keys in keysets:
         found_here = 0
-        for scanned, (entry_id, fields) in enumerate(_newest_first(client, keys.published), start=1):
+        start = f"({before}" if before else "+"
+        for scanned, (entry_id, fields) in enumerate(_newest_first(client, keys.published, start), start=1):
             if scanned > scan_limit:
                 result.exhausted = False
                 break
@@ -264,8 +272,7 @@ def _decode(fields: dict[bytes, bytes]) -> dict[str, Any]:
         return {**event, "data": {}}
 
 
-def _newest_first(client: redis.Redis, key: str) -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
-    end = "+"
+def _newest_first(client: redis.Redis, key: str, end: str = "+") -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
     while True:
         page: Any = client.xrevrange(key, max=end, count=PAGE)
         if not page:

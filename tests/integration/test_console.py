@@ -460,3 +460,18 @@ def test_the_console_command_stops_cleanly_on_sigterm(redis_url: str, prefix: st
         if process.poll() is None:
             process.kill()
             process.wait(10)
+
+
+def test_older_articles_are_one_link_away(redis_url: str, settings: Settings, sync_redis: redis.Redis) -> None:
+    for n in range(55):
+        publish(sync_redis, settings, enriched(f"page-{n:02d}", f"Story number {n}.", title=f"Story {n:02d}",
+                                               language="en", topics=[]))
+    with console(redis_url, settings, None) as client:
+        first = client.get("/articles", params={"source": "العربي"}).text
+        shown = re.findall(r"Story (\d\d)", first)
+        assert shown == [f"{n:02d}" for n in range(54, 4, -1)]
+        older = re.search(r'id="older" href="([^"]+)"', first)
+        assert older, "no link to older articles"
+        second = client.get(older.group(1).replace("&amp;", "&")).text
+    assert re.findall(r"Story (\d\d)", second) == ["04", "03", "02", "01", "00"]
+    assert 'id="older"' not in second
