@@ -50,6 +50,16 @@ _FIELD_SEPARATORS = re.compile(r"\s+[|•·–—-]\s+|\s*\|\s*")
 _CRUMB_SEPARATORS = re.compile(r"\s*(?:[›»>/|]|\s-\s)\s*")
 _MAX_CRUMB_WORDS = 3
 _CLAUSE = re.compile(r"[,.;:!?،؛]")
+# A short line at the edge of the article that speaks about the article itself is a notice (machine
+# translation, corrections policy, "this story is available in"), not the story.
+_SELF_REFERENCE = re.compile(
+    r"\b(?:this|the) (?:article|story|page|post)\b|هذا المقال|هذه المقالة|هذا الخبر|هذه الصفحة|\bcet article\b"
+    r"|\bcette page\b|\best[ea] (?:artículo|nota|página)\b|\bdiese[rs]? (?:artikel|seite|beitrag)\b"
+    r"|\bэт(?:а|ой|у) стать|\bbu (?:haber|makale|sayfa)|این (?:مطلب|خبر|مقاله)",
+    re.IGNORECASE,
+)
+_MAX_NOTICE_CHARS = 200
+_NOTICE_EDGE_LINES = 2
 # Words a metadata field may carry besides its value (`Source:`, `URL`, `Link`).
 _MAX_LEFTOVER_WORDS = 2
 
@@ -227,6 +237,17 @@ def _kept_lines(lines: list[str]) -> list[bool]:
     return kept
 
 
+def _without_edge_notices(body: list[str]) -> list[str]:
+    """Drop notices about the article itself among its first and last lines (never the whole body)."""
+    edges = set(range(_NOTICE_EDGE_LINES)) | set(range(len(body) - _NOTICE_EDGE_LINES, len(body)))
+    notices = {
+        index
+        for index in edges
+        if 0 <= index < len(body) and len(body[index]) <= _MAX_NOTICE_CHARS and _SELF_REFERENCE.search(body[index])
+    }
+    return body if len(notices) >= len(body) else [line for index, line in enumerate(body) if index not in notices]
+
+
 def _subheading_between(lines: list[str], kept: list[bool], removed: set[int], index: int) -> bool:
     """A short unpunctuated line inside the article that introduces the kept paragraph after it."""
     following = next((i for i in range(index + 1, len(lines)) if i not in removed), None)
@@ -330,6 +351,7 @@ def clean_scraped_text(text: str, *, title: str | None, latest_year: int) -> Tex
             continue
         body.append(line)
 
+    body = _without_edge_notices(body)
     for index, line in enumerate(body):
         next_line = body[index + 1] if index + 1 < len(body) else None
         kind: BlockKind = "heading" if index > 0 and _looks_like_heading(line, next_line) else "paragraph"

@@ -157,3 +157,22 @@ def test_template_fingerprints_fold_counters_not_reported_figures() -> None:
     assert line_fingerprint(report.format(1.2, 10234)) != line_fingerprint(report.format(0.4, 9870))
     assert line_fingerprint("Home") == line_fingerprint("HOME")
     assert line_fingerprint("...") is None
+
+
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "This article was translated automatically and may contain errors.",
+        "تمت ترجمة هذا المقال آلياً وقد يحتوي على أخطاء.",
+        "Cet article a été traduit automatiquement.",
+    ],
+)
+def test_a_notice_about_the_article_at_its_end_is_not_body(notice: str) -> None:
+    text = "\n".join([HEADLINE, *BODY, notice, "Share"])
+    cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
+    assert [p.text for p in cleaned.paragraphs] == BODY
+
+
+def test_a_notice_alone_is_kept_rather_than_emptying_the_text() -> None:
+    notice = "This article was translated automatically and may contain errors."
+    assert clean_article(RawArticle(text=notice), received_at=RECEIVED_AT).body == notice
