@@ -172,7 +172,3 @@ def test_a_notice_about_the_article_at_its_end_is_not_body(notice: str) -> None:
     cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
     assert [p.text for p in cleaned.paragraphs] == BODY
 
-
-def test_a_notice_alone_is_kept_rather_than_emptying_the_text() -> None:
-    notice = "This article was translated automatically and may contain errors."
-    assert clean_article(RawArticle(text=notice), received_at=RECEIVED_AT).body == notice
