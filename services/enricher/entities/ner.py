@@ -26,13 +26,14 @@ from newswire.enricher.entities.matcher import ARTICLE, AliasMatcher, Span
 from newswire.schemas.articles import EntityType
 
 MODEL_FILES = {"ar": "ner-ar.crfsuite", "latin": "ner-latin.crfsuite"}
-# The conjunction and prepositions written on a name; the article stays part of it (والصين -> الصين).
 _REBUILD = "rebuild it with `python -m newswire.enricher.entities.build_ner`"
-# Lower-case words that may stand inside a Latin-script name.
-_CONNECTORS = frozenset(
-    "of for and & the 's de du des la le les d' l' von van der den da di del y e et bin ben al el am upon on".split()  # noqa: SIM905
-)
 _SENTENCE_END_CHARS = "".join(SENTENCE_END)
+# Lower-case words that may stand inside a Latin-script name.
+_CONNECTOR_WORDS = (
+    "of for and & the 's de du des la le les d' l' von van der den da di del y e et bin ben al el am upon on"
+)
+_CONNECTORS = frozenset(_CONNECTOR_WORDS.split())
+# The conjunction and prepositions written on a name; the article stays part of it (والصين -> الصين).
 _BARE = ("وب", "ول", "وك", "فب", "فل", "فك", "و", "ف", "ب", "ل", "ك")
 
 
@@ -257,7 +258,8 @@ def _name(norm: str, start: int, end: int, label: str, vocabulary: set[str]) -> 
 
 def proclitic_length(word: str, vocabulary: set[str]) -> int:
     """Letters of a conjunction or preposition before a name: only when what remains is itself a word we know
-    (it starts with the article, or the article uses it bare), since many names start with و ب ل ف ك (وليد, لبنان)."""
+    (it starts with the article, or the text also has it without the prefix), since many names start with و ب ل ف ك
+    (وليد, لبنان)."""
     for prefix in _BARE:
         if word.startswith(prefix) and len(word) - len(prefix) >= 2:
             rest = word[len(prefix) :]
