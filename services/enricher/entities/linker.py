@@ -78,12 +78,22 @@ class EntityLinker:
                 self._add(found, entity.id, entity.type, entity.name, entity, (span.start, span.end))
             else:
                 rejected[span.start, span.end] = span
-        covered, person_at = self._coverage(tokens, found)
-        for cue in self.cues.find(norm, body, tokens, covered, person_at):
-            self._add_cue_find(found, cue.type, norm, body, offsets, cue.start, cue.end)
         code = (language or "").split("-")[0].lower()
+        names: list[RecognisedName] | None = None
         if self.recogniser is not None and (not code or code in RECOGNISED_LANGUAGES):
             names = self.recogniser.recognise(norm, body, offsets, spans, capitalised_names=code in ("", "en"))
+        covered, person_at = self._coverage(tokens, found)
+        recognised = bytearray(len(norm))
+        for name in names or ():
+            recognised[name.start : name.end] = b"\x01" * (name.end - name.start)
+        for cue in self.cues.find(norm, body, tokens, covered, person_at):
+            # With the recogniser, a name of three words or more read from a cue word must be a name to the
+            # recogniser too: a cue alone also takes in the words after a title that are no name ("دبلوماسي
+            # ياباني كبير"); shorter ones stay, the recogniser misses some two-word names a cue finds.
+            long = norm.count(" ", cue.start, cue.end) >= 2
+            if names is None or not long or recognised.find(1, cue.start, cue.end) != -1:
+                self._add_cue_find(found, cue.type, norm, body, offsets, cue.start, cue.end)
+        if names is not None:
             # Longest first, so a full name is in place before its surname alone is met.
             for name in sorted(names, key=lambda n: (n.start - n.end, n.start)):
                 self._add_recognised(found, name, norm, body, offsets, rejected)
