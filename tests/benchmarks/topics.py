@@ -83,9 +83,9 @@ def evaluate(model: TopicModel, cases: list[Case], show_errors: bool) -> dict[st
 
 
 def median_ms(run: Callable[[CleanedArticle, str], object], items: list[tuple[CleanedArticle, str]]) -> float:
-    """Median over articles of each article's best time in three rounds."""
+    """Median over articles of each article's best time in several rounds (more when there are few articles)."""
     best = [float("inf")] * len(items)
-    for _ in range(3):
+    for _ in range(max(3, 100 // len(items))):
         for index, (item, code) in enumerate(items):
             started = time.perf_counter()
             run(item, code)
