@@ -32,10 +32,14 @@ PARTITIONS = 3
 PAUSE_S = 3
 
 
-def test_three_partitions_on_three_primaries_carry_3000_articles_exactly_once(tmp_path: Path) -> None:
+def test_three_partitions_on_three_primaries_carry_3000_articles_exactly_once(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     cluster = Cluster(tmp_path / "cluster")
+    request.addfinalizer(cluster.stop)  # also when the set-up below fails
     cluster.start()
     workers = Workers(tmp_path)
+    request.addfinalizer(workers.stop_all)
     prefix = "newswire"  # {newswire:0..2} hash to slots on three different primaries of an even split
     env = worker_env(cluster.url, prefix, NEWSWIRE_PARTITIONS=str(PARTITIONS), NEWSWIRE_CLAIM_IDLE_MS="5000",
                      NEWSWIRE_RECLAIM_INTERVAL_MS="300", NEWSWIRE_BLOCK_MS="200")

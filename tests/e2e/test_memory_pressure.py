@@ -50,12 +50,14 @@ def readiness(port: int) -> tuple[int, str]:
         return 0, str(exc)
 
 
-def test_a_flood_at_maxmemory_drains_without_losing_or_crashing(tmp_path: Path) -> None:
+def test_a_flood_at_maxmemory_drains_without_losing_or_crashing(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     server = RedisProcess(
         tmp_path / "redis", "--maxmemory", f"{MAXMEMORY_MB}mb", "--maxmemory-policy", "noeviction"
     )
+    request.addfinalizer(server.stop)  # also when the set-up below fails
     server.start()
     workers = Workers(tmp_path)
+    request.addfinalizer(workers.stop_all)
     prefix = "flood"
     url = f"redis://127.0.0.1:{server.port}/0"
     env = worker_env(url, prefix, NEWSWIRE_CLAIM_IDLE_MS="3000", NEWSWIRE_RECLAIM_INTERVAL_MS="300",

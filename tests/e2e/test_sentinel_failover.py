@@ -60,10 +60,14 @@ def published_ids(client: redis.Redis, tag: str) -> list[str]:
     return [fields[b"id"].decode() for _id, fields in client.xrange(f"{tag}:published")]
 
 
-def test_a_primary_killed_mid_run_loses_no_durably_published_article(tmp_path: Path) -> None:
+def test_a_primary_killed_mid_run_loses_no_durably_published_article(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     sentinels = SentinelSet(tmp_path / "sentinel")
+    request.addfinalizer(sentinels.stop)  # also when the set-up below fails
     sentinels.start()
     workers = Workers(tmp_path)
+    request.addfinalizer(workers.stop_all)
     prefix = "failover"
     tag = "{" + prefix + "}"
     env = worker_env(sentinels.url, prefix, NEWSWIRE_CLAIM_IDLE_MS="3000", NEWSWIRE_RECLAIM_INTERVAL_MS="300",
