@@ -20,6 +20,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from newswire.cleaner.normalize import fold_case, normalize_text
 
 _HERE = Path(__file__).resolve().parent
 _LEXICONS = _HERE / "lexicons"
+STOP_WORDS_PATH = _LEXICONS / "stopwords.json"
 _DEFAULT_AEB = _HERE.parents[1] / ".." / "shared" / "benchmarks" / "aeb"
 _REPOSITORY = _HERE.parents[1]
 # Scraped-text pages with their expected body, in eight languages (the test fixtures and the demo sample):
@@ -70,10 +72,16 @@ def build_stop_words() -> dict[str, Any]:
                 break
         languages[code] = sorted(words)
     return {
-        "about": "Most frequent words per language, the first entries of jusText's stoplists (jusText 3.0, "
-        "BSD-2-Clause, Copyright (c) 2011 Jan Pomikalek, 2013 Michal Belica), folded and split into \\w+ tokens.",
+        "about": "Most frequent words per language, the first entries of jusText's stoplists (BSD-2-Clause, "
+        "Copyright (c) 2011 Jan Pomikalek, 2013 Michal Belica), folded and split into \\w+ tokens.",
+        "sources": {"jusText": metadata.version("jusText")},
         "languages": languages,
     }
+
+
+def render_stop_words(document: dict[str, Any]) -> str:
+    """The stop-word file's text, byte for byte."""
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
 
 
 def page_fold(page_id: str) -> int:
@@ -305,8 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "pass --aeb", file=sys.stderr)  # fmt: skip
         return 2
     outputs: dict[Path, str] = {}
-    stop_path = _LEXICONS / "stopwords.json"
-    outputs[stop_path] = json.dumps(build_stop_words(), ensure_ascii=False, indent=1) + "\n"
+    stop_path = STOP_WORDS_PATH
+    outputs[stop_path] = render_stop_words(build_stop_words())
     if not args.check:
         stop_path.write_text(outputs[stop_path], encoding="utf-8")
         from newswire.cleaner.lines import stop_words

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -172,3 +173,14 @@ def test_a_notice_about_the_article_at_its_end_is_not_body(notice: str) -> None:
     cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
     assert [p.text for p in cleaned.paragraphs] == BODY
 
+
+
+def test_the_stop_words_are_what_the_build_makes_from_the_recorded_jusText() -> None:
+    from importlib import metadata
+
+    from newswire.cleaner import build_line_model
+
+    committed = build_line_model.STOP_WORDS_PATH.read_text(encoding="utf-8")
+    recorded = json.loads(committed)["sources"]
+    assert recorded == {"jusText": metadata.version("jusText")}, "stopwords.json was built from another jusText"
+    assert build_line_model.render_stop_words(build_line_model.build_stop_words()) == committed
