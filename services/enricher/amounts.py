@@ -114,10 +114,13 @@ def _without_diacritics(body: str) -> tuple[str, list[int] | None]:
         return body, None
     kept: list[str] = []
     positions: list[int] = []
-    for index, char in enumerate(body):
-        if not _ARABIC_DIACRITICS.match(char):
-            kept.append(char)
-            positions.append(index)
+    start = 0
+    for mark in _ARABIC_DIACRITICS.finditer(body):
+        kept.append(body[start : mark.start()])
+        positions.extend(range(start, mark.start()))
+        start = mark.end()
+    kept.append(body[start:])
+    positions.extend(range(start, len(body)))
     positions.append(len(body))
     return "".join(kept), positions
 
