@@ -17,11 +17,9 @@ import gzip
 import json
 import logging
 import platform
-import re
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +38,6 @@ from newswire.errors import ArticleRefused  # noqa: E402
 from newswire.schemas import RawArticle  # noqa: E402
 
 BENCHMARK_DIR = REPO_ROOT / ".." / "shared" / "benchmarks" / "aeb"
-_TOKEN = re.compile(r"\w+")
 # trafilatura settings compared with --compare-settings (all through trafilatura.extract).
 SETTINGS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -55,28 +52,10 @@ SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def shingles(text: str) -> Counter[tuple[str, ...]]:
-    """Overlapping 4-token shingles of `text`, as a multiset."""
-    tokens = _TOKEN.findall(text)
-    return Counter(tuple(tokens[i : i + 4]) for i in range(len(tokens) - 3))
-
-
 def score(predicted: dict[str, str], truth: dict[str, str]) -> tuple[float, float, float]:
-    """Precision and recall averaged over pages, and the F1 of those averages."""
-    precision_sum = recall_sum = 0.0
-    for page_id, true_text in truth.items():
-        pred, true = shingles(predicted.get(page_id, "")), shingles(true_text)
-        tp = sum((pred & true).values())
-        fp, fn = sum(pred.values()) - tp, sum(true.values()) - tp
-        if tp + fp == 0 and tp + fn == 0:
-            precision_sum += 1.0
-            recall_sum += 1.0
-            continue
-        precision_sum += tp / (tp + fp) if tp + fp else 0.0
-        recall_sum += tp / (tp + fn) if tp + fn else 0.0
-    precision, recall = precision_sum / len(truth), recall_sum / len(truth)
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
+    """The AEB metric (`\\w+` tokens, 4-token shingles, P and R averaged over pages, F1 of the averages); the
+    line model's build script scores its folds with the same function."""
+    return build_line_model.aeb_score(predicted, truth)
 
 
 def run(name: str, extract: Callable[[str, str], str], pages: dict[str, str], urls: dict[str, str],
