@@ -283,3 +283,25 @@ def test_a_script_runs_with_the_permissions_of_its_caller(
     with pytest.raises(redis.ResponseError, match=r"(?i)noperm|no permissions|can't access"):
         sneaky()
     assert sync_redis.xlen(keys.published) == 0
+
+
+def test_the_ingest_api_runs_with_its_own_user(
+    redis_url: str, prefix: str, sync_redis: redis.Redis, acl_users: AclUsers
+) -> None:
+    """The HTTP ingest API writes raw articles, checks keys, rate limits and idempotency as the `ingest` user."""
+    from tests.ingest_support import ThreadedIngest, make_key
+
+    settings = make_settings(redis_url, prefix, ingest_port=0, http_host="127.0.0.1")
+    keys = StreamKeys(prefix)
+    sync_redis.xgroup_create(keys.raw, "cleaner", id="0", mkstream=True)
+    key = make_key(redis_url, settings, name="acl-scraper")  # keys are created by an operator, not by the API
+    with ThreadedIngest(settings, acl_users.urls["ingest"]) as ingest, ingest.client(key) as http:
+        article = {"url": "https://example.com/acl", "title": "ACL", "text": "Published through the ingest API."}
+        first = http.post("/v1/articles", json=article, headers={"Idempotency-Key": "acl-1"})
+        again = http.post("/v1/articles", json=article, headers={"Idempotency-Key": "acl-1"})
+        batch = http.post("/v1/articles:batch", json=[{**article, "url": "https://example.com/acl-2"}])
+        ready = http.get("/readyz")
+    assert (first.status_code, again.status_code, batch.status_code) == (202, 202, 202), first.text
+    assert ready.status_code == 200, ready.text
+    assert sync_redis.xlen(keys.raw) == 2
+    assert refusals(sync_redis, {acl_users.usernames["ingest"]}) == []

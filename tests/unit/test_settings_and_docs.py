@@ -90,6 +90,10 @@ def test_compose_file_uses_real_commands_and_settings() -> None:
         assert service["depends_on"]["redis"]["condition"] == "service_healthy"
         grace = int(service["stop_grace_period"].rstrip("s"))
         assert grace > float(service["environment"]["NEWSWIRE_SHUTDOWN_TIMEOUT_S"])
+    ingest = services["ingest"]
+    assert ingest["command"] == ["run", "ingest"]
+    assert set(ingest["environment"]) <= known_settings
+    assert ingest["ports"] == [f"127.0.0.1:{ingest['environment']['NEWSWIRE_INGEST_PORT']}:8700"]
 
 
 def test_dockerfile_runs_the_cli_as_non_root() -> None:
