@@ -131,12 +131,11 @@ def judge(settings: Settings, memory: MemoryReading, raw_backlog: int | None) ->
 
 
 def _backlog_from_groups(groups: Any, length: int) -> int:
-    for group in groups:
-        name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
-        if name == "cleaner":
-            lag = group.get("lag")
-            return int(lag) + int(group["pending"]) if lag is not None else length
-    return length
+    """Raw entries not yet done by the slowest group reading raw (the first stage's); the length without one."""
+    backlogs = [
+        int(group["lag"]) + int(group["pending"]) if group.get("lag") is not None else length for group in groups
+    ]
+    return max(backlogs, default=length)
 
 
 @dataclass
