@@ -205,7 +205,9 @@ def history(
         found = _stage_entry(client, key, start, entry.article_id, article.get("received_at"), scan_limit)
         path.steps.append(_step(name, key, found[0] if found else None))
         if found:
-            start = found[0]
+            # Ids are per stream: the next stream's entry is no older than this one's millisecond, but its
+            # sequence number may be lower (other entries shared this stream's millisecond).
+            start = found[0].partition("-")[0] + "-0"
             if name == "enriched":
                 path.topic_cues = _topic_cues(found[1])
                 path.cues_known = True

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -418,7 +418,9 @@ def test_the_article_page_follows_the_article_through_every_stream_and_shows_its
 ) -> None:
     # The cleaner takes received_at from the raw entry id, so it is a whole millisecond.
     received_ms = int(time.time() * 1000)
-    article = enriched("traced-1", ARABIC_BODY, received_at=datetime.fromtimestamp(received_ms / 1000, tz=UTC))
+    # Built from whole numbers: fromtimestamp(ms / 1000) can land a microsecond below the millisecond.
+    received_at = datetime.fromtimestamp(received_ms // 1000, tz=UTC) + timedelta(milliseconds=received_ms % 1000)
+    article = enriched("traced-1", ARABIC_BODY, received_at=received_at)
     raw_id = sync_redis.xadd(settings.keys.raw, {"data": "{}"}, id=f"{received_ms}-0").decode()
     sync_redis.xadd(settings.keys.cleaned, {"data": json.dumps({"article_id": "other", "received_at": "x"})})
     cleaned_id = sync_redis.xadd(settings.keys.cleaned, {"data": article.model_dump_json()}).decode()
@@ -427,7 +429,9 @@ def test_the_article_page_follows_the_article_through_every_stream_and_shows_its
     with console(redis_url, settings, None) as client:
         html = client.get("/articles/traced-1").text
     history = html[html.index('id="history"'):]
-    positions = [history.index(stream_id) for stream_id in (raw_id, cleaned_id, enriched_id, published_id)]
+    ids = {"raw": raw_id, "cleaned": cleaned_id, "enriched": enriched_id, "published": published_id}
+    assert [name for name, stream_id in ids.items() if stream_id not in history] == []
+    positions = [history.index(stream_id) for stream_id in ids.values()]
     assert positions == sorted(positions)
     topics = html[html.index('id="topics"'):html.index('id="history"')]
     assert "<th>cues</th>" in topics and "مليارات" in topics
