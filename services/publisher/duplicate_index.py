@@ -1,16 +1,18 @@
 """The near-duplicate index in Redis, shared by every publisher worker and bounded by a time window.
 
 Each LSH band key is a sorted set of article ids scored by when they were indexed; each article's
-signature is a string with a TTL of the window. Lookups and inserts for a whole batch take two
-pipelined round trips plus one for the candidates' signatures.
+signature is a string with a TTL of the window. A whole batch is looked up and indexed by one script
+(`near_duplicates.lua`): one round trip, and no other worker's batch between a lookup and its insert.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from newswire.publisher.near_duplicates import Signature
 
@@ -35,73 +37,30 @@ class NearDuplicateIndex:
         self.prefix_key = prefix_key
         self.window_s = window_s
         self.threshold = threshold
+        self._script: AsyncScript | None = None
 
-    def _band_key(self, band: str) -> str:
-        return f"{self.prefix_key}:band:{band}"
-
-    def _signature_key(self, article_id: str) -> str:
-        return f"{self.prefix_key}:sig:{article_id}"
-
-    async def match_and_add(
-        self, redis: Redis, items: list[tuple[str, Signature]], now: float
-    ) -> dict[str, Match]:
+    async def match_and_add(self, redis: Redis, items: list[tuple[str, Signature]], now: float) -> dict[str, Match]:
         """For each (article id, signature): the best earlier match at or above the threshold; then index them all."""
         if not items:
             return {}
-        since = now - self.window_s
-        pipe = redis.pipeline(transaction=False)
-        bands = [signature.bands() for _, signature in items]
-        for keys in bands:
-            for band in keys:
-                pipe.zrevrangebyscore(self._band_key(band), "+inf", since, start=0, num=CANDIDATES_PER_BAND)
-        replies: list[Any] = await pipe.execute()
-        candidates: list[set[str]] = []
-        position = 0
-        for (article_id, _), keys in zip(items, bands, strict=True):
-            found: set[str] = set()
-            for members in replies[position : position + len(keys)]:
-                found.update(member.decode() for member in members)
-            position += len(keys)
-            found.discard(article_id)
-            candidates.append(found)
-
-        wanted = sorted(set().union(*candidates))
-        stored: dict[str, tuple[str, Signature]] = {}
-        if wanted:
-            values: list[Any] = await redis.mget([self._signature_key(c) for c in wanted])
-            for candidate, value in zip(wanted, values, strict=True):
-                if value is not None:
-                    root, _, encoded = value.decode().partition("|")
-                    stored[candidate] = (root, Signature.decode(encoded))
-
+        if self._script is None:
+            source = resources.files("newswire.publisher").joinpath("near_duplicates.lua").read_text(encoding="utf-8")
+            self._script = redis.register_script(source)
+        arguments: list[Any] = [
+            repr(now),
+            repr(now - self.window_s),
+            self.window_s,
+            repr(self.threshold),
+            CANDIDATES_PER_BAND,
+            len(items),
+        ]
+        for article_id, signature in items:
+            bands = signature.bands()
+            arguments += [article_id, signature.encode(), len(bands), *bands]
+        replies: list[Any] = await self._script(keys=[f"{self.prefix_key}:"], args=arguments, client=redis)
         matches: dict[str, Match] = {}
-        # Earlier articles of this batch, by band: (id, root, signature).
-        batch_bands: dict[str, list[tuple[str, str, Signature]]] = {}
-        for (article_id, signature), found, keys in zip(items, candidates, bands, strict=True):
-            best: Match | None = None
-            pool = [(c, *stored[c]) for c in found if c in stored]
-            for band in keys:
-                pool += batch_bands.get(band, [])[-CANDIDATES_PER_BAND:]
-            for candidate_id, root, other in pool:
-                if candidate_id == article_id:
-                    continue
-                similarity = signature.similarity(other)
-                if similarity >= self.threshold and (best is None or similarity > best.similarity):
-                    best = Match(root, round(similarity, 3))
-            if best is not None:
-                matches[article_id] = best
-            entry = (article_id, best.first_article_id if best else article_id, signature)
-            for band in keys:
-                batch_bands.setdefault(band, []).append(entry)
-
-        pipe = redis.pipeline(transaction=False)
-        for (article_id, signature), keys in zip(items, bands, strict=True):
-            root = matches[article_id].first_article_id if article_id in matches else article_id
-            pipe.set(self._signature_key(article_id), f"{root}|{signature.encode()}", ex=self.window_s)
-            for band in keys:
-                band_key = self._band_key(band)
-                pipe.zadd(band_key, {article_id: now})
-                pipe.zremrangebyscore(band_key, "-inf", since)
-                pipe.expire(band_key, self.window_s)
-        await pipe.execute()
+        for index, (article_id, _) in enumerate(items):
+            root, equal, compared = replies[3 * index : 3 * index + 3]
+            if root:
+                matches[article_id] = Match(root.decode(), round(int(equal) / int(compared), 3))
         return matches
