@@ -14,6 +14,8 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 
+import numpy as np
+
 SHINGLE = 5
 BINS = 64
 # 21 bands of 3 rows: a pair at similarity 0.6 shares a band with probability 0.99,
@@ -24,8 +26,9 @@ BANDS = BINS // ROWS_PER_BAND
 MIN_SHINGLES = 40
 _EMPTY = 0xFFFFFFFF
 
-# Arabic letter variants folded for matching only (the published body keeps its letters).
-_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ـ": None})
+# Arabic letter variants folded for matching only (the published body keeps its letters). Applied with
+# str.replace, one C pass each: str.translate with a mapping is a dictionary lookup per character.
+_FOLD = (("أ", "ا"), ("إ", "ا"), ("آ", "ا"), ("ٱ", "ا"), ("ة", "ه"), ("ى", "ي"), ("ـ", ""))
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _MARKS = re.compile(r"[\u064B-\u065F\u0670\u0300-\u036F]")
 
@@ -63,7 +66,11 @@ class Signature:
 
 def normalise(text: str) -> str:
     """Case, accents, Arabic letter variants and punctuation folded; words separated by one space."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = text.casefold()
+    for variant, letter in _FOLD:
+        text = text.replace(variant, letter)
     text = _MARKS.sub("", unicodedata.normalize("NFD", text))
     return _NON_WORD.sub(" ", text).strip()
 
@@ -76,9 +83,8 @@ def signature(text: str) -> Signature | None:
     seen = {folded[start : start + SHINGLE] for start in range(len(folded) - SHINGLE + 1)}
     if len(seen) < MIN_SHINGLES:
         return None
-    # Largest first, so the comprehension keeps each bin's smallest value: C-level work instead of a
-    # Python loop with a comparison per shingle (about twice as fast on a 6 KB article).
-    hashes = sorted(map(zlib.crc32, map(str.encode, seen)), reverse=True)
-    smallest = {value & (BINS - 1): value >> 6 for value in hashes}
-    mins = [smallest.get(bin_index, _EMPTY) for bin_index in range(BINS)]
-    return Signature(tuple(mins))
+    hashes = np.fromiter(map(zlib.crc32, map(str.encode, seen)), dtype=np.uint32, count=len(seen))
+    # The low bits choose the bin, the rest is the value; each bin keeps its smallest value.
+    mins = np.full(BINS, _EMPTY, dtype=np.uint32)
+    np.minimum.at(mins, hashes & (BINS - 1), hashes >> 6)
+    return Signature(tuple(mins.tolist()))
