@@ -2,8 +2,9 @@
 
     .venv/bin/python -m newswire.enricher.entities.build_ner [--datasets DIR] [--out DIR] [--only ar|latin]
 
-Two linear-chain CRF models (CRFsuite, L-BFGS): `ner-ar.crfsuite` for Arabic script and `ner-latin.crfsuite` for
-Latin script (English and French corpora together: capitalisation and shape carry across the two). Every tenth
+Two linear-chain CRF models (CRFsuite, L-BFGS) for Arabic script and for Latin script (English and French corpora
+together: capitalisation and shape carry across the two), exported as numpy arrays to `ner-ar.npz` and
+`ner-latin.npz` (crf.py decodes them; python-crfsuite is needed to train only). Every tenth
 block of 50 sentences of each corpus is held out as its dev split (`dev_split`), never trained on; the dev
 figures are printed at the end. The build is deterministic: same corpora, same model bytes.
 """
@@ -13,12 +14,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from newswire.enricher.entities.crf import LinearChainCRF, export_model
 from newswire.enricher.entities.features import FeatureExtractor
 from newswire.enricher.entities.kb import DATA_DIR, load_entities, load_lexicon
 from newswire.enricher.entities.matcher import AliasMatcher
@@ -130,7 +133,7 @@ def featurise(features: FeatureExtractor, sentence: Sentence) -> list[list[str]]
 
 
 def train(model: str, splits: list[Split], weights: dict[str, int], out: Path) -> Path:
-    """Train one CRF on the training parts of `splits` and write it to `out`."""
+    """Train one CRF on the training parts of `splits` and write its weights to `out`."""
     import pycrfsuite
 
     features = extractor()
@@ -142,9 +145,12 @@ def train(model: str, splits: list[Split], weights: dict[str, int], out: Path) -
             for sentence in split.train:
                 trainer.append(featurise(features, sentence), [tag for _, tag in sentence])
                 count += 1
-    path = out / f"ner-{model}.crfsuite"
+    path = out / f"ner-{model}.npz"
     started = time.perf_counter()
-    trainer.train(str(path))
+    with tempfile.TemporaryDirectory() as scratch:
+        trained = Path(scratch) / "model.crfsuite"
+        trainer.train(str(trained))
+        export_model(trained, path)
     print(f"{model}: trained on {count} sentences in {time.perf_counter() - started:.0f} s -> {path.name}")
     return path
 
@@ -166,15 +172,14 @@ def spans(tags: list[str]) -> set[tuple[int, int, str]]:
 
 def evaluate(path: Path, split: Split) -> dict[str, tuple[int, int, int]]:
     """Span-level (tp, fp, fn) per type and untyped ("ALL") on the dev sentences."""
-    import pycrfsuite
-
     features = extractor()
-    tagger = pycrfsuite.Tagger()
-    tagger.open(str(path))
+    model = LinearChainCRF(path)
     counts: Counter[tuple[str, str]] = Counter()
     for sentence in split.dev:
         gold = spans([tag for _, tag in sentence])
-        predicted = spans(tagger.tag(featurise(features, sentence)))
+        words = [token for token, _ in sentence]
+        scores = [model.word_scores(features.word_features(word)) for word in words]
+        predicted = spans(model.decode(model.emissions(scores, features.kb_tags(words), (0,)), (0,)))
         for label in ("PER", "ORG", "LOC"):
             g = {s for s in gold if s[2] == label}
             p = {s for s in predicted if s[2] == label}

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
+import numpy as np
+
+from newswire.enricher.entities.crf import LinearChainCRF
 from newswire.enricher.entities.features import (
     SENTENCE_END,
     TOKEN_RE,
@@ -25,7 +27,9 @@ from newswire.enricher.entities.kb import DATA_DIR, KnownEntity, Lexicon
 from newswire.enricher.entities.matcher import ARTICLE, AliasMatcher, Span
 from newswire.schemas.articles import EntityType
 
-MODEL_FILES = {"ar": "ner-ar.crfsuite", "latin": "ner-latin.crfsuite"}
+MODEL_FILES = {"ar": "ner-ar.npz", "latin": "ner-latin.npz"}
+# Distinct spellings whose summed weights stay cached per model: a few days of news vocabulary, about 10 MB.
+_SCORE_CACHE = 40_000
 _REBUILD = "rebuild it with `python -m newswire.enricher.entities.build_ner`"
 _SENTENCE_END_CHARS = "".join(SENTENCE_END)
 # Lower-case words that may stand inside a Latin-script name.
@@ -58,16 +62,24 @@ class NamedEntityRecogniser:
     """One CRF tagger per script, sharing one feature extractor."""
 
     def __init__(self, features: FeatureExtractor, models: dict[str, Path]) -> None:
-        import pycrfsuite
-
         self.features = features
-        self.taggers: dict[str, Any] = {}
+        self.models: dict[str, LinearChainCRF] = {}
+        self.word_scores: dict[str, Callable[[str], bytes]] = {}
         for script, path in models.items():
             if not path.is_file():
                 raise ModelMissing(f"the recogniser model {path.name} is missing from {path.parent}; {_REBUILD}")
-            tagger = pycrfsuite.Tagger()
-            tagger.open(str(path))
-            self.taggers[script] = tagger
+            model = self.models[script] = LinearChainCRF(path)
+            self.word_scores[script] = self._scorer(model)
+
+    def _scorer(self, model: LinearChainCRF) -> Callable[[str], bytes]:
+        """A spelling's weights under `model`, cached: a word's features depend on its spelling only."""
+        word_features = self.features.word_features
+
+        @lru_cache(maxsize=_SCORE_CACHE)
+        def scores(surface: str) -> bytes:
+            return model.word_scores(word_features(surface))
+
+        return scores
 
     def recognise(
         self,
@@ -92,14 +104,7 @@ class NamedEntityRecogniser:
         else:
             surfaces = [original[offsets[start] : offsets[end - 1] + 1] for start, end in spans]
         kb = self.features.kb_tags_at(starts, ends, kb_spans)
-        labels: list[str] = []
-        for script, first, last, firsts in self._chunks(norm, original, offsets, starts, ends, surfaces):
-            if not script:
-                labels.extend(["O"] * (last - first))
-                continue
-            items = self.features.sequence(surfaces[first:last], kb[first:last], firsts)
-            labels.extend(self.taggers[script].tag(items))
-        runs = _runs(labels)
+        runs = _runs(self._labels(self._chunks(norm, original, offsets, starts, ends, surfaces), surfaces, kb))
         if not runs:
             return []
         words = [norm[start:end] for start, end in spans]
@@ -109,6 +114,26 @@ class NamedEntityRecogniser:
         runs = _consistent(runs, words, surfaces)
         vocabulary = set(words)
         return [_name(norm, starts[first], ends[last - 1], label, vocabulary) for first, last, label in runs]
+
+    def _labels(self, chunks: list[tuple[str, int, int, list[int]]], surfaces: list[str], kb: list[str]) -> list[str]:
+        """The tags of every token: the chunks of one script are decoded together, sentence by sentence."""
+        labels = ["O"] * len(surfaces)
+        for script, model in self.models.items():
+            mine = [chunk for chunk in chunks if chunk[0] == script]
+            if not mine:
+                continue
+            scores = self.word_scores[script]
+            emissions, at = [], 0
+            sentences: list[int] = []
+            for _, first, last, firsts in mine:
+                words = [scores(surface) for surface in surfaces[first:last]]
+                emissions.append(model.emissions(words, kb[first:last], firsts))
+                sentences.extend(at + start for start in firsts)
+                at += last - first
+            tags = iter(model.decode(np.concatenate(emissions), sentences))
+            for _, first, last, _ in mine:
+                labels[first:last] = [next(tags) for _ in range(last - first)]
+        return labels
 
     @classmethod
     def _chunks(

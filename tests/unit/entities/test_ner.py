@@ -124,7 +124,7 @@ def test_models_ship_in_the_package_and_load_without_the_workbench(tmp_path: Pat
 def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     linker = load_linker()
     assert linker.recogniser is not None
-    with pytest.raises(ModelMissing, match=r"ner-ar\.crfsuite is missing.*build_ner"):
+    with pytest.raises(ModelMissing, match=r"ner-ar\.npz is missing.*build_ner"):
         NamedEntityRecogniser(linker.recogniser.features, model_paths(tmp_path))
 
 

@@ -1,0 +1,152 @@
+"""A linear-chain CRF trained with CRFsuite, exported to numpy arrays and decoded here.
+
+CRFsuite looks every attribute string up in its model at every token. A token's attributes come from its own
+spelling and its neighbours' (features.py), so the weights they add up to are summed once per distinct spelling
+and cached: tagging an article is then a few array operations and a Viterbi pass over the few tokens that could
+be part of a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from newswire.enricher.entities.features import WordFeatures
+
+Scores = npt.NDArray[np.float32]
+_ROLES = ("own", "prev2", "prev", "next", "next2")
+
+
+def export_model(crfsuite_path: Path, out: Path) -> None:
+    """Write the weights of a CRFsuite model as numpy arrays (attributes sorted, so the bytes are reproducible)."""
+    import pycrfsuite
+
+    tagger = pycrfsuite.Tagger()
+    tagger.open(str(crfsuite_path))
+    info = tagger.info()
+    labels = sorted(info.labels, key=info.labels.__getitem__)
+    column = {label: index for index, label in enumerate(labels)}
+    attributes = sorted({attribute for attribute, _ in info.state_features})
+    row = {attribute: index for index, attribute in enumerate(attributes)}
+    weights = np.zeros((len(attributes), len(labels)), dtype=np.float32)
+    for (attribute, label), weight in info.state_features.items():
+        weights[row[attribute], column[label]] = weight
+    transitions = np.zeros((len(labels), len(labels)), dtype=np.float32)
+    for (source, target), weight in info.transitions.items():
+        transitions[column[source], column[target]] = weight
+    tagger.close()
+    with out.open("wb") as handle:
+        np.savez_compressed(
+            handle,
+            labels=np.array(labels),
+            attributes=np.array(attributes),
+            weights=weights,
+            transitions=transitions,
+        )
+
+
+class LinearChainCRF:
+    """State weights per attribute and label, label-to-label transition weights, and exact Viterbi decoding."""
+
+    def __init__(self, path: Path) -> None:
+        with np.load(path) as arrays:
+            self.labels: list[str] = [str(label) for label in arrays["labels"]]
+            attributes = arrays["attributes"].tolist()
+            weights = arrays["weights"]
+            self.transitions: Scores = arrays["transitions"].astype(np.float32)
+        self.rows = {attribute: index for index, attribute in enumerate(attributes)}
+        # One zero row at the end: what an attribute the model never weighted adds.
+        self.weights: Scores = np.vstack([weights, np.zeros((1, weights.shape[1]), dtype=np.float32)])
+        self.bos, self.eos = self.score(("BOS",)), self.score(("EOS",))
+        self.kb = {
+            tag: (self.score(("kb=" + tag,)), self.score(("-1kb=" + tag,)), self.score(("+1kb=" + tag,)))
+            for tag in (f"{part}-{label}" for part in "BI" for label in ("PER", "ORG", "LOC", "MISC"))
+        }
+
+    def score(self, attributes: Iterable[str]) -> Scores:
+        """The summed weights of `attributes`, one per label."""
+        missing = len(self.rows)
+        indexes = [self.rows.get(attribute, missing) for attribute in attributes]
+        return self.weights[indexes].sum(axis=0)  # type: ignore[no-any-return]
+
+    def word_scores(self, features: WordFeatures) -> bytes:
+        """What one spelling adds to its own token and, as a neighbour, to the tokens at +2, +1, -1, -2
+        (float32 bytes, so that an article's words are joined into one array at once)."""
+        block = np.stack([self.score(getattr(features, role)) for role in _ROLES])
+        return block.astype(np.float32).tobytes()
+
+    def emissions(self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int]) -> Scores:
+        """State scores of each token from its words' `word_scores`: the sums CRFsuite makes over the attribute
+        lists of `FeatureExtractor.sequence`."""
+        count, width = len(words), len(self.labels)
+        blocks = np.frombuffer(b"".join(words), dtype=np.float32).reshape(count, len(_ROLES), width)
+        emit = blocks[:, 0].copy()
+        begins = np.zeros(count + 2, dtype=bool)
+        begins[list(firsts)] = True
+        begins[count:] = True
+        # Token i has a left neighbour in its sentence unless it begins one; a right one unless i + 1 begins one.
+        has_prev = ~begins[:count]
+        has_prev2 = has_prev.copy()
+        has_prev2[1:] &= has_prev[:-1]
+        has_prev2[:1] = False
+        has_next = ~begins[1 : count + 1]
+        has_next2 = has_next & ~begins[2 : count + 2]
+        emit[1:][has_prev[1:]] += blocks[:-1, 2][has_prev[1:]]
+        emit[2:][has_prev2[2:]] += blocks[:-2, 1][has_prev2[2:]]
+        emit[:-1][has_next[:-1]] += blocks[1:, 3][has_next[:-1]]
+        emit[:-2][has_next2[:-2]] += blocks[2:, 4][has_next2[:-2]]
+        emit[~has_prev] += self.bos
+        emit[~has_next] += self.eos
+        for index, tag in enumerate(kb):
+            if not tag:
+                continue
+            here, as_prev, as_next = self.kb[tag]
+            emit[index] += here
+            if index + 1 < count and has_prev[index + 1]:
+                emit[index + 1] += as_prev
+            if index > 0 and has_next[index - 1]:
+                emit[index - 1] += as_next
+        return emit
+
+    def decode(self, emit: Scores, firsts: Sequence[int]) -> list[str]:
+        """The best labels of each sentence (Viterbi; sentences start at the token indexes `firsts`, as in
+        training each one is a sequence of its own). The sentences are decoded side by side, one step per token
+        of the longest."""
+        starts = np.array(sorted(firsts), dtype=np.intp)
+        ends = np.append(starts[1:], len(emit))
+        labels = np.zeros(len(emit), dtype=np.intp)
+        self._viterbi(emit, starts, ends, labels)
+        return [self.labels[index] for index in labels.tolist()]
+
+    def _viterbi(self, emit: Scores, starts: Any, ends: Any, labels: Any) -> None:
+        """Best paths of the sequences [starts[k], ends[k]) of `emit`, written into `labels`. Sequences are
+        columns, longest first, so the ones still going at a step are the first columns; arrays are [from label,
+        to label, sequence], as numpy reduces a small first axis much faster than a small last one."""
+        width = len(self.labels)
+        order = np.argsort(starts - ends, kind="stable")
+        starts, lengths = starts[order], (ends - starts)[order]
+        parts, steps = len(starts), int(lengths[0])
+        going = (lengths[:, None] > np.arange(steps)[None, :]).sum(axis=0).tolist()
+        position = starts[:, None] + np.arange(steps)[None, :]
+        scores = emit[np.minimum(position, len(emit) - 1)].transpose(1, 2, 0).copy()  # [step, label, sequence]
+        transitions = self.transitions[:, :, None]
+        back = np.empty((steps, width, parts), dtype=np.intp)
+        delta = scores[0].copy()
+        for step in range(1, steps):
+            columns = going[step]
+            candidates = delta[:, None, :columns] + transitions
+            back[step, :, :columns] = candidates.argmax(axis=0)
+            delta[:, :columns] = candidates.max(axis=0) + scores[step, :, :columns]
+        path = np.empty((steps, parts), dtype=np.intp)
+        current = delta.argmax(axis=0)
+        for step in range(steps - 1, -1, -1):
+            columns = going[step]
+            path[step, :columns] = current[:columns]
+            if step:
+                current[:columns] = back[step, current[:columns], np.arange(columns)]
+        active = np.arange(steps)[None, :] < lengths[:, None]
+        labels[position[active]] = path.T[active]
