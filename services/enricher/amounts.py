@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
+from newswire.enricher.patterns import word_alternation
 from newswire.schemas.articles import Amount
 
 # Languages that write a decimal comma and group thousands with a dot or a space.
@@ -28,10 +30,6 @@ _SIGN_ONLY_SCALES = frozenset({"m", "b", "k"})
 _NOT_LETTER_AFTER = r"(?![^\W\d_])"
 
 AmountKind = Literal["money", "percent", "quantity", "duration"]
-
-
-def _alternation(words: list[str]) -> str:
-    return "|".join(re.escape(word) for word in sorted(set(words), key=len, reverse=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +50,7 @@ class _Lexicon:
 
 
 def _load() -> _Lexicon:
-    data = json.loads(
-        (resources.files("newswire.enricher") / "data" / "amount_words.json").read_text(encoding="utf-8")
-    )
+    data = json.loads((resources.files("newswire.enricher") / "data" / "amount_words.json").read_text(encoding="utf-8"))
 
     def inverse(table: dict[str, list[str]]) -> dict[str, str]:
         return {word.casefold(): name for name, words in table.items() for word in words}
@@ -68,12 +64,16 @@ def _load() -> _Lexicon:
     number_words = {
         word.casefold(): int(value) for table in data["number_words"].values() for word, value in table.items()
     }
-    word_alternation = _alternation(list(number_words))
+
+    def folded(words: Iterable[str]) -> str:
+        return word_alternation(words, ignore_case=True)
+
+    number_alternation = folded(number_words)
     number = re.compile(
         rf"(?<![\d.,٫٬])(?<![A-Za-z])(?P<digits>{_DIGITS})(?![\d])"
         # Arabic number words may carry a proclitic (بعشرة مليارات, وثلاثة); compounds join with و.
-        rf"|(?<!\w)(?:[وبل](?=(?:{word_alternation})\b))?(?P<words>(?:{word_alternation})"
-        rf"(?:\s+و\s?(?:{word_alternation}))*){_NOT_LETTER_AFTER}",
+        rf"|(?<!\w)(?:[وبل](?=(?:{number_alternation})\b))?(?P<words>(?:{number_alternation})"
+        rf"(?:\s+و\s?(?:{number_alternation}))*){_NOT_LETTER_AFTER}",
         re.IGNORECASE,
     )
     tails = list(currencies) + list(percent) + list(units) + list(durations)
@@ -81,10 +81,10 @@ def _load() -> _Lexicon:
     before: dict[str, str] = data["currency_before"]
     return _Lexicon(
         number=number,
-        scale=re.compile(rf"{gap}(?P<word>{_alternation(list(scales))}){_NOT_LETTER_AFTER}", re.IGNORECASE),
-        tail=re.compile(rf"{gap}(?P<word>{_alternation(tails)}){_NOT_LETTER_AFTER}", re.IGNORECASE),
-        period=re.compile(rf"\s+(?P<word>{_alternation(list(periods))}){_NOT_LETTER_AFTER}", re.IGNORECASE),
-        currency_before=re.compile(rf"(?:{_alternation(list(before))})\s?$"),
+        scale=re.compile(rf"{gap}(?P<word>{folded(scales)}){_NOT_LETTER_AFTER}", re.IGNORECASE),
+        tail=re.compile(rf"{gap}(?P<word>{folded(tails)}){_NOT_LETTER_AFTER}", re.IGNORECASE),
+        period=re.compile(rf"\s+(?P<word>{folded(periods)}){_NOT_LETTER_AFTER}", re.IGNORECASE),
+        currency_before=re.compile(rf"(?:{word_alternation(before)})\s?$"),
         currency_before_codes=before,
         currencies=currencies,
         scales=scales,

@@ -148,12 +148,17 @@ def _letter_scripts(text: str) -> dict[str, int]:
     if not letters:
         return {}
     marked = letters.translate(_SCRIPT_TABLE)
-    counts = {script: marked.count(mark) for script, mark in _SCRIPT_MARK.items()}
-    counts = {script: count for script, count in counts.items() if count}
+    present = set(marked)
+    counts = {script: marked.count(mark) for script, mark in _SCRIPT_MARK.items() if mark in present}
     other = len(letters) - sum(counts.values())
     if other:
         counts["Other"] = other
     return counts
+
+
+def _count_letters(text: str, letters: frozenset[str]) -> int:
+    """How many characters of the text are among the letters (str.count is a C loop; these sets are small)."""
+    return sum(text.count(letter) for letter in letters)
 
 
 class LanguageIdentifier:
@@ -224,8 +229,8 @@ class LanguageIdentifier:
         return LanguageGuess(code=code, confidence=round(min(1.0, float(probabilities[0])), 3))
 
     def _guess_arabic_script(self, text: str, letters: int) -> LanguageGuess | None:
-        pashto = sum(1 for char in text if char in _PASHTO_LETTERS)
-        kurdish = sum(1 for char in text if char in _KURDISH_LETTERS)
+        pashto = _count_letters(text, _PASHTO_LETTERS)
+        kurdish = _count_letters(text, _KURDISH_LETTERS)
         # One such letter settles a sentence; a longer text needs them at a Pashto or Kurdish rate (they are
         # several in a hundred letters there), so one quoted name does not turn a Persian paragraph Pashto.
         needed = max(1, round(_OWN_LETTER_RATE * letters))
@@ -233,7 +238,7 @@ class LanguageIdentifier:
             return LanguageGuess(code="ckb", confidence=round(min(1.0, 0.5 + 10 * kurdish / letters), 3))
         if pashto >= needed:
             return LanguageGuess(code="ps", confidence=round(min(1.0, 0.5 + 10 * pashto / letters), 3))
-        if sum(1 for char in text if char in _URDU_LETTERS) >= 2:
+        if _count_letters(text, _URDU_LETTERS) >= 2:
             return LanguageGuess(code="ur", confidence=0.95)
         if self._ensemble and letters >= _LONG_TEXT_LETTERS:
             return self._guess_fasttext(text)

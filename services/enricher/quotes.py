@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 
+from newswire.enricher.patterns import word_alternation
 from newswire.schemas.articles import Entity, EntityType, Quote
 
 _QUOTE_PAIRS = (("“", "”"), ("«", "»"), ("„", "“"), ("„", "”"), ('"', '"'), ("‹", "›"))
@@ -45,13 +46,10 @@ def _load() -> _Cues:
     latin = [verb for language, verbs in data["verbs"].items() if language != "ar" for verb in verbs]
     arabic = data["verbs"]["ar"]
 
-    def alternation(words: list[str]) -> str:
-        return "|".join(re.escape(word) for word in sorted(set(words), key=len, reverse=True))
-
     return _Cues(
-        verbs=re.compile(rf"(?<!\w)(?:{alternation(latin)})(?!\w)", re.IGNORECASE),
+        verbs=re.compile(rf"(?<!\w)(?:{word_alternation(latin, ignore_case=True)})(?!\w)", re.IGNORECASE),
         # و and ف are proclitics: وقال, فأضاف.
-        arabic_verbs=re.compile(rf"(?<!\w)[وف]?(?:{alternation(arabic)})(?!\w)"),
+        arabic_verbs=re.compile(rf"(?<!\w)[وف]?(?:{word_alternation(arabic)})(?!\w)"),
         name_stops=frozenset(word.casefold() for words in data["name_stops"].values() for word in words),
         pronouns=frozenset(word.casefold() for word in data["pronouns"]),
     )
@@ -103,7 +101,7 @@ class _SpeakerFinder:
         region_start = None
         for words, match in enumerate(re.finditer(r"[^\s:،,\"“”«»„]+|[:،,\"“”«»„]", self.body[verb_end:limit])):
             token = match.group(0)
-            if token in ":،,\"“”«»„" or token.casefold() in self.cues.name_stops or words >= _MAX_NAME_WORDS:
+            if token in ':،,"“”«»„' or token.casefold() in self.cues.name_stops or words >= _MAX_NAME_WORDS:
                 break
             if region_start is None:
                 region_start = verb_end + match.start()
@@ -166,7 +164,7 @@ def extract_quotes(body: str, *, language: str | None, entities: list[Entity]) -
         before = bisect.bisect_right(sentence_ends, open_at) - 1
         sentence_start = sentence_ends[before] if before >= 0 else 0
         after_end = min(len(body), close_at + _AFTER_WINDOW)
-        next_end = _SENTENCE_END.search(body, close_at + 1 if body[close_at:close_at + 1] in ".!?؟" else close_at)
+        next_end = _SENTENCE_END.search(body, close_at + 1 if body[close_at : close_at + 1] in ".!?؟" else close_at)
         if next_end is not None:
             after_end = min(after_end, next_end.start() + 1)
         verbs_before = _verb_spans(cues, body[sentence_start:open_at], sentence_start)

@@ -15,6 +15,7 @@ import json
 import math
 import re
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -73,12 +74,17 @@ def text_terms(text: str, *, max_words: int | None = None) -> list[str]:
     return terms
 
 
+@functools.lru_cache(maxsize=1 << 17)
+def _bucket(term: str, buckets: int) -> int:
+    return zlib.crc32(term.encode("utf-8")) % buckets
+
+
 def hashed_counts(terms: list[str], buckets: int) -> dict[int, float]:
-    """Term counts by CRC-32 bucket."""
+    """Term counts by CRC-32 bucket (buckets in the order their first term appears)."""
     counts: dict[int, float] = {}
-    for term in terms:
-        index = zlib.crc32(term.encode("utf-8")) % buckets
-        counts[index] = counts.get(index, 0.0) + 1.0
+    for term, count in Counter(terms).items():
+        index = _bucket(term, buckets)
+        counts[index] = counts.get(index, 0.0) + count
     return counts
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import unicodedata
 from collections import defaultdict
@@ -63,31 +64,34 @@ _ARABIC_SCRIPT_START, _ARABIC_SCRIPT_END = 0x0600, 0x06FF
 # Languages read with another one's lexicon: Malay with Indonesian (a detector often confuses the two).
 _LEXICON_OF = {"ms": "id"}
 
-_DROPPED_MARKS = {
-    **{code: None for code in range(0x0300, 0x0370)},  # Latin combining accents (after NFKD)
-    **{code: None for code in range(0x064B, 0x0660)},  # Arabic harakat, shadda, sukun, hamza marks
-    0x0670: None,  # superscript alef
-    0x0640: None,  # tatweel
-    **{code: None for code in range(0x06D6, 0x06EE)},  # Quranic annotation marks
-}
-_UNIFIED_LETTERS = str.maketrans(
-    {
-        "ة": "ه",  # ta marbuta -> ha: spelled either way at word ends
-        "ى": "ي",  # alef maqsura -> ya
-        "ی": "ي",  # Persian ya
-        "ک": "ك",  # Persian kaf
-        "ٱ": "ا",  # alef wasla
-        "’": "'",
-        "‘": "'",
-    }
+# Removed with one regular-expression pass and replaced with str.replace (C loops), not str.translate with a
+# mapping, which looks every character up in a dictionary.
+_DROPPED_MARKS = re.compile(
+    "[\u0300-\u036f"  # Latin combining accents (after NFKD)
+    "\u064b-\u065f"  # Arabic harakat, shadda, sukun, hamza marks
+    "\u0670"  # superscript alef
+    "\u0640"  # tatweel
+    "\u06d6-\u06ed]"  # Quranic annotation marks
+)
+_UNIFIED_LETTERS = (
+    ("ة", "ه"),  # ta marbuta -> ha: spelled either way at word ends
+    ("ى", "ي"),  # alef maqsura -> ya
+    ("ی", "ي"),  # Persian ya
+    ("ک", "ك"),  # Persian kaf
+    ("ٱ", "ا"),  # alef wasla
+    ("’", "'"),
+    ("‘", "'"),
 )
 
 
 def normalise(text: str) -> str:
     """Fold case, accents, Arabic diacritics and tatweel, and letter variants (alef forms, ta marbuta, ya)."""
-    decomposed = unicodedata.normalize("NFKD", text).translate(_DROPPED_MARKS)
+    decomposed = _DROPPED_MARKS.sub("", unicodedata.normalize("NFKD", text))
     # NFKD splits أ إ آ ؤ ئ into a base letter plus a hamza or madda mark, dropped above: alef forms unify.
-    return decomposed.casefold().translate(_UNIFIED_LETTERS)
+    folded = decomposed.casefold()
+    for variant, letter in _UNIFIED_LETTERS:
+        folded = folded.replace(variant, letter)
+    return folded
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +378,8 @@ class TopicModel:
         children = [
             (child, child_entry)
             for child, child_entry in evidence.items()
-            if self.concepts[child].level > 1 and self._top_of(child) == qcode
+            if self.concepts[child].level > 1
+            and self._top_of(child) == qcode
             and entry.score > 0
             and child_entry.score >= _MIN_SUBTOPIC_SHARE * entry.score
             and len(child_entry.cues) >= _MIN_SUBTOPIC_CUES
