@@ -95,8 +95,15 @@ class EntityLinker:
                 self._add_cue_find(found, cue.type, norm, body, offsets, cue.start, cue.end)
         if names is not None:
             # Longest first, so a full name is in place before its surname alone is met.
+            # Most recognised names touch no mention found so far: they skip the search through the mentions.
+            taken = bytearray(len(norm))
+            for entry in found.values():
+                for m_start, m_end in entry.mentions:
+                    taken[m_start:m_end] = b"\x01" * (m_end - m_start)
             for name in sorted(names, key=lambda n: (n.start - n.end, n.start)):
-                self._add_recognised(found, name, norm, body, offsets, rejected)
+                clear = taken.find(1, name.start, name.end) == -1
+                self._add_recognised(found, name, norm, body, offsets, rejected, clear=clear)
+                taken[name.start : name.end] = b"\x01" * (name.end - name.start)
         self._attach_surnames(found, norm, body, offsets, tokens)
         if title:
             self._count_title(found, title)
@@ -232,17 +239,20 @@ class EntityLinker:
         original: str,
         offsets: list[int] | None,
         rejected: dict[tuple[int, int], Span],
+        *,
+        clear: bool = False,
     ) -> None:
-        """Link a recognised name, or add it as a new entity, unless a linked name already covers it differently."""
+        """Link a recognised name, or add it as a new entity, unless a linked name already covers it differently.
+        `clear`: no mention found so far overlaps the name."""
         start, end = name.start, name.end
         word_end = norm.find(" ", start, end)
         word_end = end if word_end == -1 else word_end
-        for entry in found.values():
+        for entry in () if clear else found.values():
             for m_start, _ in entry.mentions:
                 if start < m_start < word_end:
                     start = m_start  # the matcher read the clitics of this word ("وللصين" -> "صين")
         inside: list[FoundEntity] = []
-        for entry in found.values():
+        for entry in () if clear else found.values():
             for m_start, m_end in entry.mentions:
                 if (m_start, m_end) == (start, end) or (m_start <= start and end <= m_end):
                     return  # already linked, or part of a longer linked name
