@@ -69,12 +69,15 @@ def debris_lexicon() -> DebrisLexicon:
     )
 
 
-def is_debris(line: str) -> bool:
-    """True when a whole line is page furniture (share button, cookie prompt, related link, app badge)."""
+def is_debris(line: str, key: str | None = None) -> bool:
+    """True when a whole line is page furniture (share button, cookie prompt, related link, app badge).
+
+    `key` is the line's `comparison_key` when the caller already has it.
+    """
     lexicon = debris_lexicon()
     if not _HAS_LETTER.search(line):
         return True
-    if comparison_key(line) in lexicon.lines:
+    if (comparison_key(line) if key is None else key) in lexicon.lines:
         return True
     if len(line) <= lexicon.max_prefix_line_chars:
         folded = fold_case(line)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -129,24 +130,28 @@ def page_language(tokens: Sequence[Sequence[str]]) -> str | None:
 
 
 # Scripts told apart for script mixing (`Partager شارك`); letters of other scripts count as one more script.
-_SCRIPTS = {
-    "latin": re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]"),
-    "arabic": re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"),
-    "cyrillic": re.compile(r"[\u0400-\u052f]"),
-    "greek": re.compile(r"[\u0370-\u03ff]"),
-    "hebrew": re.compile(r"[\u0590-\u05ff]"),
-    "indic": re.compile(r"[\u0900-\u0dff]"),
-    "cjk": re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"),
-}
-_LETTER = re.compile(r"[^\W\d_]")
+# One pattern with a named group per script: a single scan of the line counts every script's characters.
+_SCRIPT_RUNS = re.compile(
+    r"(?P<latin>[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+)"
+    r"|(?P<arabic>[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]+)"
+    r"|(?P<cyrillic>[\u0400-\u052f]+)"
+    r"|(?P<greek>[\u0370-\u03ff]+)"
+    r"|(?P<hebrew>[\u0590-\u05ff]+)"
+    r"|(?P<indic>[\u0900-\u0dff]+)"
+    r"|(?P<cjk>[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+)"
+)
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 def _scripts(line: str) -> dict[str, int]:
-    counts = {name: len(pattern.findall(line)) for name, pattern in _SCRIPTS.items()}
-    other = len(_LETTER.findall(line)) - sum(counts.values())
+    counts: dict[str, int] = {}
+    for run in _SCRIPT_RUNS.finditer(line):
+        name = run.lastgroup or ""
+        counts[name] = counts.get(name, 0) + run.end() - run.start()
+    other = sum(map(len, _LETTERS.findall(line))) - sum(counts.values())
     if other > 0:
         counts["other"] = other
-    return {name: count for name, count in counts.items() if count}
+    return counts
 
 
 def _prose_blocks(prose_words: Sequence[float]) -> list[tuple[int, int, float]]:
@@ -206,7 +211,7 @@ def _upper_decile(values: Sequence[float]) -> float:
 
 def _line_features(
     line: str, tokens: list[str], folded: list[str], scripts: dict[str, int], stops: frozenset[str] | None,
-    main_script: str,
+    main_script: str, debris: bool,
 ) -> list[float]:
     words = len(tokens)
     chars = len(line)
@@ -221,15 +226,15 @@ def _line_features(
         1.0 if _SENTENCE_END.search(line) else 0.0,
         len(_SENTENCE_MARK.findall(line)) / (words + 1),
         len(_COMMA.findall(line)) / (words + 1),
-        (sum(1 for token in folded if token in stops) / words) if stops and words else 0.0,
-        (sum(1 for token in folded if token in union) / words) if words else 0.0,
+        (sum(map(stops.__contains__, folded)) / words) if stops and words else 0.0,
+        (sum(map(union.__contains__, folded)) / words) if words else 0.0,
         capitalised / len(cased) if cased else 0.0,
         1.0 if not cased else 0.0,
         digits / (chars + 1),
         1.0 if letters == 0 else 0.0,
         1.0 if _LINK_LIKE.search(line) else 0.0,
         len(_SEPARATOR.findall(line)) / (words + 1),
-        1.0 if is_debris(line) else 0.0,
+        1.0 if debris else 0.0,
         1.0 if _BULLET.match(line) else 0.0,
         1.0 if len(scripts) > 1 else 0.0,
         1.0 - scripts.get(main_script, 0) / letters if letters else 0.0,
@@ -246,8 +251,8 @@ def _line_features(
         1.0 if 3 <= words <= 5 else 0.0,
         1.0 if 6 <= words <= 10 else 0.0,
         1.0 if 11 <= words <= 25 else 0.0,
-        (sum(1 for token in folded if token in _FIRST_PERSON) / words) if words else 0.0,
-        (sum(1 for token in folded if token in _SECOND_PERSON) / words) if words else 0.0,
+        (sum(map(_FIRST_PERSON.__contains__, folded)) / words) if words else 0.0,
+        (sum(map(_SECOND_PERSON.__contains__, folded)) / words) if words else 0.0,
     ]
 
 
@@ -261,6 +266,7 @@ _BASE_NAMES = (
 # log_chars, sentence_end, stop_density, capitalised, starts_lower of the lines around
 _NEIGHBOUR_FEATURES = (0, 2, 5, 7, 23)
 _OFFSETS = (-2, -1, 1, 2)
+_neighbour_values = operator.itemgetter(*_NEIGHBOUR_FEATURES)
 # The line's own features the second pass reads again besides the first pass's verdicts.
 _SECOND_OWN_NAMES = (
     "log_chars", "sentence_end", "stop_density", "capitalised", "link_like", "lexicon_debris", "starts_lower",
@@ -280,8 +286,17 @@ def feature_names() -> tuple[str, ...]:
     return tuple(names)
 
 
-def page_features(lines: Sequence[str]) -> list[list[float]]:
-    """First-pass features of every line of a page."""
+def page_features(
+    lines: Sequence[str], *, keys: Sequence[str] | None = None, debris: Sequence[bool] | None = None
+) -> list[list[float]]:
+    """First-pass features of every line of a page.
+
+    `keys` (each line's `comparison_key`) and `debris` (each line's `is_debris`) when the caller has them.
+    """
+    if keys is None:
+        keys = [comparison_key(line) for line in lines]
+    if debris is None:
+        debris = [is_debris(line, key) for line, key in zip(lines, keys, strict=True)]
     tokens = [_TOKEN.findall(line) for line in lines]
     folded_tokens = [[fold_case(token) for token in line] for line in tokens]
     language = page_language(folded_tokens)
@@ -292,10 +307,10 @@ def page_features(lines: Sequence[str]) -> list[list[float]]:
         script_counts.update(counts)
     main_script = script_counts.most_common(1)[0][0] if script_counts else ""
     base = [
-        _line_features(line, toks, folded, line_scripts, stops, main_script)
-        for line, toks, folded, line_scripts in zip(lines, tokens, folded_tokens, scripts, strict=True)
+        _line_features(line, toks, folded, line_scripts, stops, main_script, flag)
+        for line, toks, folded, line_scripts, flag in zip(lines, tokens, folded_tokens, scripts, debris, strict=True)
     ]
-    keys = Counter(comparison_key(line) for line in lines)
+    key_counts = Counter(keys)
     prose = [
         float(len(toks)) if len(toks) >= _PROSE_MIN_WORDS and (row[2] or row[5] >= _PROSE_STOP_DENSITY) else 0.0
         for row, toks in zip(base, tokens, strict=True)
@@ -314,13 +329,13 @@ def page_features(lines: Sequence[str]) -> list[list[float]]:
         for offset in _OFFSETS:
             other = index + offset
             if 0 <= other < count:
-                features.extend(base[other][feature] for feature in _NEIGHBOUR_FEATURES)
+                features.extend(_neighbour_values(base[other]))
             else:
                 features.extend(empty)
         distance = 0 if start <= index <= end else (start - index if index < start else index - end)
         window = prose[max(0, index - 3) : index + 4]
         features += [
-            1.0 if keys[comparison_key(lines[index])] > 1 else 0.0,
+            1.0 if key_counts[keys[index]] > 1 else 0.0,
             index / count,
             1.0 if distance == 0 else 0.0,
             math.log1p(distance),
@@ -377,17 +392,22 @@ def _logistic(rows: Sequence[Sequence[float]], layer: tuple[tuple[float, ...], f
     weights, bias = layer
     scores: list[float] = []
     for row in rows:
-        z = bias + sum(w * x for x, w in zip(row, weights, strict=True))
+        if len(row) != len(weights):
+            raise ValueError(f"a row of {len(row)} features for a layer of {len(weights)} weights")
+        z = bias + sum(map(operator.mul, row, weights))
         scores.append(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))))
     return scores
 
 
-def content_probabilities(lines: Sequence[str]) -> list[float]:
-    """Probability that each line belongs to the article (same order as `lines`)."""
+def content_probabilities(
+    lines: Sequence[str], *, keys: Sequence[str] | None = None, debris: Sequence[bool] | None = None
+) -> list[float]:
+    """Probability that each line belongs to the article (same order as `lines`; `keys`, `debris`: as for
+    `page_features`)."""
     if not lines:
         return []
     model = line_model()
-    rows = page_features(lines)
+    rows = page_features(lines, keys=keys, debris=debris)
     first = _logistic(rows, model.first)
     return _logistic(second_pass_features(rows, first), model.second)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from newswire.cleaner.dates import date_line, find_date
+from newswire.cleaner.dates import FoundDate, date_line, find_date
 from newswire.cleaner.debris import caption_of_line, credit_of_line, is_debris, source_of_line
 from newswire.cleaner.lines import content_probabilities, line_model
 from newswire.cleaner.normalize import comparison_key, normalize_line, normalize_text
@@ -122,7 +123,15 @@ def metadata_of_line(line: str, *, latest_year: int) -> _Metadata | None:
     """
     if not _DIGIT.search(line) and not _URL.search(line) and _BYLINE.match(line) is None:
         return None  # no date, no URL, no byline: not a metadata line (and no costly date parsing)
-    if (found := date_line(line, latest_year=latest_year)) is not None:
+    # Date parsing is the costly part: each text is searched once, and read as a date line only if it holds a date.
+    dates: dict[str, FoundDate | None] = {}
+
+    def date_in(text: str) -> FoundDate | None:
+        if text not in dates:
+            dates[text] = find_date(text, latest_year=latest_year)
+        return dates[text]
+
+    if date_in(line) is not None and (found := date_line(line, latest_year=latest_year)) is not None:
         return _Metadata(date=found)
     if (names := _byline_names(line)) is not None and not _FIELD_SEPARATORS.search(line):
         return _Metadata(authors=names)
@@ -138,10 +147,10 @@ def metadata_of_line(line: str, *, latest_year: int) -> _Metadata | None:
         if result.authors is None and (names := _byline_names(part)) is not None:
             result.authors = names
             continue
-        if result.date is None and (found := date_line(part, latest_year=latest_year)) is not None:
-            result.date = found
-            continue
-        if result.date is None and (date := find_date(part, latest_year=latest_year)) is not None:
+        if result.date is None and (date := date_in(part)) is not None:
+            if (found := date_line(part, latest_year=latest_year)) is not None:
+                result.date = found
+                continue
             leftover = part[: date.start] + " " + part[date.end :]
             if len(_WORD.findall(leftover)) <= _MAX_LEFTOVER_WORDS:
                 result.date = date.value
@@ -165,10 +174,10 @@ def headline_of_breadcrumb(line: str) -> str | None:
     return last.strip() if len(_WORD.findall(last)) >= _MIN_HEADLINE_WORDS else None
 
 
-def _headline_score(line: str, distance: int, repeated: bool) -> float | None:
+def _headline_score(line: str, distance: int, repeated: bool, debris: bool) -> float | None:
     """How much a line before the article reads like its headline (None: it cannot be)."""
     words = len(_WORD.findall(line))
-    if len(line) > _MAX_HEADLINE_CHARS or words < _MIN_HEADLINE_WORDS or is_debris(line) or _URL.search(line):
+    if len(line) > _MAX_HEADLINE_CHARS or words < _MIN_HEADLINE_WORDS or debris or _URL.search(line):
         return None
     if line.endswith(_SENTENCE_END) and not line.endswith("…"):
         return None
@@ -195,9 +204,11 @@ def _script_of(char: str) -> str:
     return "other"
 
 
-def _choose_headline(lines: list[str], first_body: int, removed: set[int]) -> tuple[str, int | None] | None:
+def _choose_headline(
+    lines: list[str], keys: list[str], debris: list[bool], first_body: int, removed: set[int]
+) -> tuple[str, int | None] | None:
     """The headline among the lines before the article: (headline, index of a breadcrumb it came from)."""
-    keys = [comparison_key(line) for line in lines]
+    key_counts = Counter(keys)
     best: tuple[float, str, int | None] | None = None
     start = max(0, first_body - _HEADLINE_WINDOW)
     for index in range(start, first_body):
@@ -205,10 +216,12 @@ def _choose_headline(lines: list[str], first_body: int, removed: set[int]) -> tu
             continue
         line = lines[index]
         crumb = headline_of_breadcrumb(line)
-        candidate, source = (crumb, index) if crumb is not None else (line, None)
-        key = comparison_key(candidate)
-        repeated = sum(1 for other in keys if other == key) > 1
-        score = _headline_score(candidate, first_body - index - 1, repeated)
+        if crumb is None:
+            candidate, source, key, candidate_debris = line, None, keys[index], debris[index]
+        else:
+            candidate, source, key = crumb, index, comparison_key(crumb)
+            candidate_debris = is_debris(crumb, key)
+        score = _headline_score(candidate, first_body - index - 1, key_counts[key] > 1, candidate_debris)
         if score is not None and (best is None or score > best[0]):
             best = (score, candidate, source)
     return (best[1], best[2]) if best is not None else None
@@ -223,13 +236,13 @@ def _lone_word(line: str) -> bool:
     )
 
 
-def _kept_lines(lines: list[str]) -> list[bool]:
+def _kept_lines(lines: list[str], keys: list[str], debris: list[bool]) -> list[bool]:
     """The classifier's verdict per line; a short text keeps every line that is a sentence."""
     threshold = line_model().threshold
-    probabilities = content_probabilities(lines)
+    probabilities = content_probabilities(lines, keys=keys, debris=debris)
     kept = [
-        p >= threshold and not is_debris(line) and not _lone_word(line)
-        for line, p in zip(lines, probabilities, strict=True)
+        p >= threshold and not flag and not _lone_word(line)
+        for line, p, flag in zip(lines, probabilities, debris, strict=True)
     ]
     if len(lines) <= _SHORT_TEXT_LINES or not any(kept):
         # A real sentence is never debris: with too little page to judge, keep what reads as prose.
@@ -248,14 +261,14 @@ def _without_edge_notices(body: list[str]) -> list[str]:
     return body if len(notices) >= len(body) else [line for index, line in enumerate(body) if index not in notices]
 
 
-def _subheading_between(lines: list[str], kept: list[bool], removed: set[int], index: int) -> bool:
+def _subheading_between(lines: list[str], kept: list[bool], debris: list[bool], removed: set[int], index: int) -> bool:
     """A short unpunctuated line inside the article that introduces the kept paragraph after it."""
     following = next((i for i in range(index + 1, len(lines)) if i not in removed), None)
     if following is None or not kept[following] or not any(kept[:index]):
         return False
     line = lines[index]
     # A single word between paragraphs is an interface label (`Loading`, `Follow`), not a subheading.
-    if is_debris(line) or _URL.search(line) or len(_WORD.findall(line)) < _MIN_SUBHEADING_WORDS:
+    if debris[index] or _URL.search(line) or len(_WORD.findall(line)) < _MIN_SUBHEADING_WORDS:
         return False
     return _looks_like_heading(line, lines[following])
 
@@ -267,7 +280,9 @@ def clean_scraped_text(text: str, *, title: str | None, latest_year: int) -> Tex
     result = TextExtract(title=normalize_line(title) if title and title.strip() else None, blocks=[], lines=lines)
     if not lines:
         return result
-    kept = _kept_lines(lines)
+    keys = [comparison_key(line) for line in lines]
+    debris = [is_debris(line, key) for line, key in zip(lines, keys, strict=True)]
+    kept = _kept_lines(lines, keys, debris)
     first_body = next((index for index, keep in enumerate(kept) if keep), len(lines))
     last_body = max((index for index, keep in enumerate(kept) if keep), default=-1)
     removed: set[int] = set()
@@ -328,7 +343,7 @@ def clean_scraped_text(text: str, *, title: str | None, latest_year: int) -> Tex
 
     # Headline: the scraper's title, else the line before the article that reads most like one.
     if result.title is None:
-        chosen = _choose_headline(lines, first_body, removed)
+        chosen = _choose_headline(lines, keys, debris, first_body, removed)
         if chosen is None and kept[0] and len(lines) > 1 and not lines[0].endswith(_SENTENCE_END):
             chosen = (lines[0], None)
         if chosen is not None:
@@ -337,7 +352,7 @@ def clean_scraped_text(text: str, *, title: str | None, latest_year: int) -> Tex
                 removed.add(chosen[1])
     if result.title is not None:
         title_key = comparison_key(result.title)
-        removed.update(index for index, line in enumerate(lines) if comparison_key(line) == title_key)
+        removed.update(index for index, key in enumerate(keys) if key == title_key)
 
     # The body: the classifier's lines, and the subheadings between them.
     body: list[str] = []
@@ -345,7 +360,7 @@ def clean_scraped_text(text: str, *, title: str | None, latest_year: int) -> Tex
         line = lines[index]
         if index in removed:
             continue
-        if not kept[index] and not _subheading_between(lines, kept, removed, index):
+        if not kept[index] and not _subheading_between(lines, kept, debris, removed, index):
             continue
         if body and body[-1] == line:
             continue
