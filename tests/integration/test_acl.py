@@ -19,8 +19,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 import redis
+import redis.asyncio
 from redis.exceptions import NoPermissionError
 
+from newswire.cleaner.templates import TemplateLookup, TemplatePolicy, TemplateStore
 from newswire.runtime.app import Pipeline
 from newswire.runtime.settings import StreamKeys
 from newswire.stages import STAGE_NAMES, stage_named
@@ -114,8 +116,7 @@ def refusals(client: redis.Redis, usernames: set[str]) -> list[str]:
     return [
         f"{entry['username']}: {entry['reason']} {entry['object']}"
         for entry in client.acl_log(count=128)
-        if entry["username"] in usernames
-        and not (entry["reason"] == "command" and entry["object"] in HANDSHAKE_EXTRAS)
+        if entry["username"] in usernames and not (entry["reason"] == "command" and entry["object"] in HANDSHAKE_EXTRAS)
     ]
 
 
@@ -156,8 +157,15 @@ async def test_the_pipeline_runs_with_one_least_privilege_user_per_stage(
         "title": "Talks resume in Geneva",
         "text": "Negotiators met again on Monday in Geneva. Both delegations said the talks were useful.",
     }
+    # A second article of the same source: the cleaner's source-template script then reads what it learnt.
+    follow_up = {
+        "url": "https://news.example.com/world/ceasefire",
+        "title": "Ceasefire holds in the north",
+        "text": "The ceasefire held for a third day on Wednesday. Aid convoys reached two towns in the north.",
+    }
     scraper = acl_users.client("scraper")
     scraper.xadd(keys.raw, {"data": json.dumps(article)})
+    scraper.xadd(keys.raw, {"data": json.dumps(follow_up)})
     scraper.xadd(keys.raw, {"data": "not json"})  # refused: the dead-letter path runs as the cleaner user too
 
     # A cleaner that died holding the article: the live cleaner must reclaim it (XAUTOCLAIM,
@@ -180,7 +188,7 @@ async def test_the_pipeline_runs_with_one_least_privilege_user_per_stage(
         for pipeline in pipelines:
             assert pipeline.http is not None
             await ready(pipeline.http.port)
-        await wait_for_length(sync_redis, keys.published, 1, usernames)
+        await wait_for_length(sync_redis, keys.published, 2, usernames)
         await wait_for_length(sync_redis, keys.dlq, 1, usernames)
     finally:
         for pipeline in pipelines:
@@ -188,9 +196,11 @@ async def test_the_pipeline_runs_with_one_least_privilege_user_per_stage(
 
     assert [pipeline.failed for pipeline in pipelines] == [False, False, False]
     reply: Any = subscriber.xreadgroup("newsroom", "reader-1", {keys.published: ">"}, count=10)
-    [(_stream, [(entry_id, event)])] = reply
-    assert subscriber.xack(keys.published, "newsroom", entry_id) == 1
-    assert json.loads(event[b"data"])["headline"] == article["title"]
+    [(_stream, events)] = reply
+    assert subscriber.xack(keys.published, "newsroom", *[entry_id for entry_id, _ in events]) == 2
+    assert sorted(json.loads(event[b"data"])["headline"] for _, event in events) == sorted(
+        [article["title"], follow_up["title"]]
+    )
     dead_letters: Any = sync_redis.xrange(keys.dlq)
     [(_id, dead_letter)] = dead_letters
     assert dead_letter[b"error_type"] == b"invalid_json"
@@ -263,6 +273,24 @@ def test_the_users_can_do_what_their_role_needs_outside_the_pipeline(
     subscriber.xgroup_create(keys.published, "archive", id="$", mkstream=True)
     assert subscriber.xlen(keys.published) == 0
     assert subscriber.xinfo_groups(keys.published)[0]["name"] == b"archive"
+
+
+async def test_the_cleaner_user_keeps_bounded_source_templates(
+    prefix: str, sync_redis: redis.Redis, acl_users: AclUsers
+) -> None:
+    """Learning, reading back and evicting sources (the template script's every branch) under the cleaner's user."""
+    store = TemplateStore(StreamKeys(prefix).templates + ":", policy=TemplatePolicy(max_sources=2))
+    cleaner = redis.asyncio.Redis.from_url(acl_users.urls["cleaner"])
+    try:
+        for number in range(6):
+            lines = ["Home", "Subscribe to our newsletter", f"Story {number} of the day"]
+            lookup = TemplateLookup(f"site{number % 3}.example", [f"story-{number}"], lines)
+            [template] = await store.match_and_learn(cleaner, [lookup], 1_000_000.0 + number)
+            assert isinstance(template, set)
+    finally:
+        await cleaner.aclose()
+    assert refusals(sync_redis, set(acl_users.usernames.values())) == []
+    assert sync_redis.zcard(f"{StreamKeys(prefix).templates}:sources") == 2
 
 
 def test_a_script_runs_with_the_permissions_of_its_caller(
