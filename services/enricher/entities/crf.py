@@ -76,7 +76,14 @@ class LinearChainCRF:
     def word_scores(self, features: WordFeatures) -> bytes:
         """What one spelling adds to its own token and, as a neighbour, to the tokens at +2, +1, -1, -2
         (float32 bytes, so that an article's words are joined into one array at once)."""
-        block = np.stack([self.score(getattr(features, role)) for role in _ROLES])
+        missing = len(self.rows)
+        indexes: list[int] = []
+        bounds: list[int] = []
+        for role in _ROLES:
+            bounds.append(len(indexes))
+            indexes.extend(self.rows.get(attribute, missing) for attribute in getattr(features, role))
+            indexes.append(missing)  # the zero row: no part is empty, as reduceat needs
+        block = np.add.reduceat(self.weights[indexes], bounds, axis=0)
         return block.astype(np.float32).tobytes()
 
     def emissions(self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int]) -> Scores:

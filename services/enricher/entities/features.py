@@ -108,9 +108,10 @@ class FeatureExtractor:
         self.org_heads = frozenset(alias_key(w) for w in (*ORG_HEADS, *_ARABIC_ORG_HEADS.split()))
         self.place_heads = frozenset(alias_key(w) for w in (*LOC_HEADS, *_ARABIC_PLACE_HEADS.split()))
         self.calendar = frozenset(alias_key(w) for w in _CALENDAR.split())
-        self.word_features = lru_cache(maxsize=_WORD_CACHE)(self._word_features)
+        self.word_features = lru_cache(maxsize=_WORD_CACHE)(self.features_of)
 
-    def _word_features(self, surface: str) -> WordFeatures:
+    def features_of(self, surface: str) -> WordFeatures:
+        """The features of one spelling (`word_features` is the same, cached, for training)."""
         norm = alias_key(surface)
         if is_arabic(norm):
             prefix, stem = split_proclitics(norm)
