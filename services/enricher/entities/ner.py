@@ -71,6 +71,11 @@ class NamedEntityRecogniser:
             model = self.models[script] = LinearChainCRF(path)
             self.word_scores[script] = self._scorer(model)
 
+    def knows(self, word: str) -> bool:
+        """Whether the recogniser was trained on `word` (normalised; the Arabic model for a word in Arabic script)."""
+        model = self.models["ar" if _is_arabic_char(word[0]) else "latin"]
+        return ("w=" + word) in model.rows
+
     def _scorer(self, model: LinearChainCRF) -> Callable[[str], bytes]:
         """A spelling's weights under `model`, cached: a word's features depend on its spelling only. The
         weights are all the tagger needs, so the features themselves are not kept (they take ten times the room)."""
