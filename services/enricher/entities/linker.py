@@ -10,7 +10,7 @@ from functools import cache
 from newswire.enricher.entities.cues import CueFinder, Token, tokenize
 from newswire.enricher.entities.kb import KnownEntity, Lexicon, load_entities, load_lexicon
 from newswire.enricher.entities.matcher import ARTICLE, BARE_PREFIXES, AliasMatcher, AliasRef, Span
-from newswire.enricher.entities.ner import RecognisedName, load_recogniser
+from newswire.enricher.entities.ner import RecognisedName, load_recogniser, nationality_adjectives
 from newswire.enricher.entities.normalize import alias_key, is_arabic, normalize_text
 from newswire.enricher.entities.romanize import romanize
 from newswire.schemas.articles import Entity, EntityType, Mention
@@ -54,6 +54,7 @@ class EntityLinker:
         self.matcher = AliasMatcher(entities, lexicon)
         self.recogniser = load_recogniser(entities, lexicon, self.matcher) if recogniser else None
         self.cues = CueFinder(lexicon)
+        self.nationalities = nationality_adjectives(entities)
         self.terminators = {alias_key(word) for word in lexicon.arabic_name_terminators}
         first_names = {alias_key(name) for name in lexicon.given_names}
         for entity in entities:
@@ -74,7 +75,11 @@ class EntityLinker:
         rejected: dict[tuple[int, int], Span] = {}
         for span in spans:
             entity = self._choose(span, norm, body, offsets, tokens, context)
-            if entity is not None:
+            if entity is not None and entity.type is EntityType.ORG:
+                end = self._without_nationality(norm, span.start, span.end)
+                if end > span.start:
+                    self._add(found, entity.id, entity.type, entity.name, entity, (span.start, end))
+            elif entity is not None:
                 self._add(found, entity.id, entity.type, entity.name, entity, (span.start, span.end))
             else:
                 rejected[span.start, span.end] = span
@@ -104,6 +109,15 @@ class EntityLinker:
         if title:
             self._count_title(found, title)
         return self._to_entities(found, body, offsets, language, len(norm))
+
+    def _without_nationality(self, norm: str, start: int, end: int) -> int:
+        """Where an Arabic organisation's name ends without the nationality adjective an alias may carry ("حزب
+        الله اللبناني" is Hezbollah, as the news corpora annotate it); `start` when the name is that adjective
+        alone ("القطرية" is "Qatari" far more often than Qatar Airways)."""
+        space = norm.rfind(" ", start, end)
+        if norm[space + 1 : end] not in self.nationalities:
+            return end
+        return start if space == -1 else space
 
     def _confirmed(self, start: int, end: int, norm: str, recognised: bytearray) -> bool:
         """Whether the recogniser agrees with a name read from a cue word. A cue alone also takes in the words

@@ -20,8 +20,10 @@ from newswire.enricher.entities.ner import (
     MODEL_FILES,
     ModelMissing,
     NamedEntityRecogniser,
+    _without_head,
     capitalised_parts,
     model_paths,
+    nationality_adjectives,
     single_script_parts,
 )
 from newswire.enricher.entities.normalize import is_arabic, normalize_text
@@ -216,3 +218,34 @@ def test_a_line_in_capitals_is_left_to_the_knowledge_base_and_names_found_elsewh
     assert "FERRY OPERATOR HALTS SAILINGS" not in found and "STORM" not in found
     assert found["NORWAY"].id == found["Norway"].id  # the knowledge base reads capitals
     assert found["OSTREM"] is found["Halvard Ostrem"]  # and so does a name recognised in the body
+
+
+def test_arabic_place_names_leave_out_the_word_for_city_or_street() -> None:
+    words = ["مدينه", "كورتيلا", "في", "شارع", "هالفارد", "المدينه", "المنوره", "بحر", "قزوين"]
+    runs = [(0, 2, "LOC"), (3, 5, "LOC"), (5, 7, "LOC"), (7, 9, "LOC"), (3, 5, "ORG")]
+    assert [_without_head(run, words) for run in runs] == [
+        (1, 2, "LOC"),
+        (4, 5, "LOC"),
+        (5, 7, "LOC"),  # with the article it is the name itself (Medina)
+        (7, 9, "LOC"),  # seas keep their word
+        (3, 5, "ORG"),
+    ]
+
+
+def test_nationality_adjectives_come_from_the_knowledge_base_countries() -> None:
+    adjectives = nationality_adjectives(load_entities())
+    assert {"اللبناني", "الفرنسيه", "المصري", "روسي", "الامريكي"} <= adjectives
+    assert "حزب" not in adjectives and "الله" not in adjectives
+    # An organisation the recogniser reads with the adjective after it is named without it.
+    text = "وقالت شركة كورتيلا الفرنسية إن المحادثات ستستمر."
+    names = [m.text for e in link_entities(text, language="ar") if e.type is EntityType.ORG for m in e.mentions]
+    assert not any(name.endswith("الفرنسية") for name in names)
+
+
+def test_a_cue_find_the_recogniser_knows_to_be_no_name_is_dropped() -> None:
+    linker = load_linker()
+    assert linker.recogniser is not None
+    assert linker.recogniser.knows("اتصالا") and linker.recogniser.knows("the")
+    assert not linker.recogniser.knows("كورتيلاينن")
+    found = {m.text for e in link_entities("وأجرى الرئيس اتصالا هاتفيا مع نظيره.", language="ar") for m in e.mentions}
+    assert "اتصالا هاتفيا" not in found
