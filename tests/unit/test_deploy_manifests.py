@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from newswire.cli.main import RUN_CHOICES
+from newswire.ingest.app import create_app
 from newswire.runtime.http import HealthServer, Heartbeat, ReadinessProbe
 from newswire.runtime.metrics import REGISTRY
 from newswire.runtime.settings import Settings, StreamKeys
@@ -70,9 +71,17 @@ def named(kind: str, name: str) -> dict[str, Any]:
     return matches[0]
 
 
+INGEST = "ingest"
+
+
 def deployments() -> dict[str, dict[str, Any]]:
-    """The stage Deployments by stage name (the argument of `newswire run`)."""
+    """Every Deployment by what it runs (the argument of `newswire run`: a stage, or `ingest`)."""
     return {item["spec"]["template"]["spec"]["containers"][0]["args"][1]: item for item in of_kind("Deployment")}
+
+
+def stage_deployments() -> dict[str, dict[str, Any]]:
+    """The stage Deployments by stage name."""
+    return {name: item for name, item in deployments().items() if name != INGEST}
 
 
 def container(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -119,9 +128,9 @@ def test_every_object_names_its_kind_and_the_namespace_exists() -> None:
 # -- Deployments -----------------------------------------------------------------------------
 
 
-def test_there_is_a_deployment_per_stage_running_a_real_cli_stage() -> None:
+def test_there_is_a_deployment_per_stage_and_for_the_ingest_api_running_a_real_cli_command() -> None:
     stages = deployments()
-    assert sorted(stages) == sorted(STAGE_NAMES)
+    assert sorted(stages) == sorted([*STAGE_NAMES, INGEST])
     choices = set(RUN_CHOICES)
     dockerfile = DOCKERFILE.read_text(encoding="utf-8")
     assert 'ENTRYPOINT ["newswire"]' in dockerfile
@@ -134,7 +143,7 @@ def test_there_is_a_deployment_per_stage_running_a_real_cli_stage() -> None:
         assert deployment["metadata"]["name"] == f"newswire-{stage}"
         pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert deployment["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
-        # The ScaledObject owns the replica count.
+        # The ScaledObject (the ingest API: the HorizontalPodAutoscaler) owns the replica count.
         assert "replicas" not in deployment["spec"]
 
 
@@ -176,7 +185,7 @@ def test_the_configured_values_are_valid_settings(monkeypatch: pytest.MonkeyPatc
 
 def test_the_port_and_probes_are_the_ones_the_worker_serves() -> None:
     assert configured("NEWSWIRE_HTTP_PORT") in (None, str(DEFAULT_HTTP_PORT))
-    for stage, deployment in deployments().items():
+    for stage, deployment in stage_deployments().items():
         spec = container(deployment)
         assert {"name": "http", "containerPort": DEFAULT_HTTP_PORT} in spec["ports"], stage
         expected = {"livenessProbe": "/healthz", "readinessProbe": "/readyz", "startupProbe": "/healthz"}
@@ -218,7 +227,7 @@ def status_of(port: int, path: str) -> int:
 def test_the_probed_paths_exist_on_the_worker(health_server: HealthServer) -> None:
     probed = {
         probe["httpGet"]["path"]
-        for deployment in deployments().values()
+        for deployment in stage_deployments().values()
         for name, probe in container(deployment).items()
         if name.endswith("Probe")
     }
@@ -227,6 +236,36 @@ def test_the_probed_paths_exist_on_the_worker(health_server: HealthServer) -> No
     for path in probed:
         assert status_of(health_server.port, path) == 200, path
     assert status_of(health_server.port, "/nothing-here") == 404
+
+
+def test_the_ingest_api_is_probed_served_and_scaled_on_its_own_port() -> None:
+    deployment = deployments()[INGEST]
+    spec = container(deployment)
+    environment = {variable["name"]: variable.get("value") for variable in spec["env"]}
+    port = int(environment["NEWSWIRE_INGEST_PORT"] or Settings.model_fields["ingest_port"].default)
+    assert spec["ports"] == [{"name": "http", "containerPort": port}]
+    # The probed paths are routes of the API itself (`run ingest` serves no worker port).
+    routes = {getattr(route, "path", None) for route in create_app(Settings()).routes}
+    expected = {"livenessProbe": "/healthz", "readinessProbe": "/readyz", "startupProbe": "/healthz"}
+    for probe, path in expected.items():
+        assert spec[probe]["httpGet"] == {"path": path, "port": "http"}, probe
+        assert path in routes
+    assert named("PodMonitor", "newswire")["spec"]["podMetricsEndpoints"][0]["path"] in routes
+    assert {"/v1/articles", "/v1/articles:batch"} <= routes
+    # The Service sends requests to the API's pods and port.
+    service = named("Service", "newswire-ingest")
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"]
+    # Scaled on CPU by an HPA (not KEDA: requests, not a stream's lag), never below two pods.
+    [autoscaler] = of_kind("HorizontalPodAutoscaler")
+    assert autoscaler["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": deployment["metadata"]["name"],
+    }
+    assert 2 <= autoscaler["spec"]["minReplicas"] <= autoscaler["spec"]["maxReplicas"]
+    assert {"cpu", "memory"} <= spec["resources"]["requests"].keys()
 
 
 def test_the_grace_period_outlasts_the_drain() -> None:
@@ -298,7 +337,7 @@ def test_the_pod_monitor_scrapes_every_stage_on_the_http_port() -> None:
 
 def test_each_stage_scales_on_its_own_input_stream_and_group() -> None:
     keys = StreamKeys(configured("NEWSWIRE_PREFIX") or Settings.model_fields["prefix"].default)
-    stages = deployments()
+    stages = stage_deployments()
     scaled = of_kind("ScaledObject")
     assert len(scaled) == len(stages)
     targets = set()
@@ -334,8 +373,21 @@ def test_each_stage_scales_on_its_own_input_stream_and_group() -> None:
 
 # Names Prometheus itself provides, not newswire.
 PROMETHEUS_SERIES = {"up"}
-_PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool",
-                 "offset", "inf", "nan"}
+_PROMQL_WORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "inf",
+    "nan",
+}
 
 
 def exported_names() -> set[str]:
@@ -345,11 +397,7 @@ def exported_names() -> set[str]:
         "histogram": ("_bucket", "_sum", "_count", "_created"),
         "summary": ("", "_sum", "_count", "_created"),
     }
-    return {
-        metric.name + suffix
-        for metric in REGISTRY.collect()
-        for suffix in suffixes.get(metric.type, ("",))
-    }
+    return {metric.name + suffix for metric in REGISTRY.collect() for suffix in suffixes.get(metric.type, ("",))}
 
 
 def series_names(expr: str) -> set[str]:
@@ -528,8 +576,12 @@ def test_each_stage_user_may_touch_its_streams_in_every_partition(partitions: in
     settings = Settings(partitions=partitions)
     for keys in settings.partition_keys():
         for stage in STAGE_NAMES:
-            wanted = [stage_named(stage).input_stream(keys), stage_named(stage).output_stream(keys), keys.dlq,
-                      keys.rate(stage, 0)]
+            wanted = [
+                stage_named(stage).input_stream(keys),
+                stage_named(stage).output_stream(keys),
+                keys.dlq,
+                keys.rate(stage, 0),
+            ]
             for key in wanted:
                 assert any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns[stage]), (stage, key)
         assert any(fnmatch.fnmatchcase(keys.raw, pattern) for pattern in patterns["scraper"])

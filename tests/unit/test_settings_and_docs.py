@@ -93,7 +93,10 @@ def test_compose_file_uses_real_commands_and_settings() -> None:
     ingest = services["ingest"]
     assert ingest["command"] == ["run", "ingest"]
     assert set(ingest["environment"]) <= known_settings
-    assert ingest["ports"] == [f"127.0.0.1:{ingest['environment']['NEWSWIRE_INGEST_PORT']}:8700"]
+    port = ingest["environment"]["NEWSWIRE_INGEST_PORT"]
+    assert ingest["ports"] == [f"127.0.0.1:{port}:8700"]
+    # Its health check probes the API's own port: `run ingest` serves no worker port.
+    assert f"127.0.0.1:{port}/readyz" in " ".join(ingest["healthcheck"]["test"])
 
 
 def test_dockerfile_runs_the_cli_as_non_root() -> None:
