@@ -1,6 +1,7 @@
 """Language identification on single sentences: detectors side by side (accuracy, ms per text, memory).
 
 Run: .venv/bin/python tests/benchmarks/language.py [--errors NAME]
+     .venv/bin/python tests/benchmarks/language.py --cutoffs   (dev/test accuracy per vote cutoff)
      .venv/bin/python tests/benchmarks/language.py --assemble   (rebuilds the sentence set; needs ../shared)
 
 The set (tests/fixtures/topics/language_sentences.json, each sentence with its source and licence) holds
@@ -296,7 +297,33 @@ def run_long(name: str) -> dict[str, Any]:
     return {"n": len(long), "right": right, "ms": ms, "mixed": f"{found}/{len(mixed)}", "flagged": flagged}
 
 
+def sweep_cutoffs() -> None:
+    """Dev and test accuracy of the enricher's identifier for each letter count from which fastText decides
+    alone (below it fastText and lingua vote): the cutoff is chosen on the dev split."""
+    from newswire.enricher import language
+
+    sentences = json.loads(SENTENCES.read_text(encoding="utf-8"))["sentences"]
+    identifier = language.LanguageIdentifier()
+    print("| fastText alone from | dev | test |\n|---:|---:|---:|")
+    for cutoff in (0, 20, 40, 60, 80, 120, 200, 10**9):
+        language._LONG_TEXT_LETTERS = cutoff
+        right: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for item in sentences:
+            guess = identifier.guess(item["text"])
+            counts = right[item["split"]]
+            counts[1] += 1
+            counts[0] += int(guess is not None and guess.code == item["language"])
+        label = "never" if cutoff == 10**9 else f"{cutoff} letters"
+        cells = " | ".join(
+            f"{right[split][0]}/{right[split][1]} {right[split][0] / right[split][1]:.3f}" for split in ("dev", "test")
+        )
+        print(f"| {label} | {cells} |")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--cutoffs"]:
+        sweep_cutoffs()
+        return
     if sys.argv[1:2] == ["--long"]:
         print(json.dumps(run_long(sys.argv[2])))
         return
