@@ -242,10 +242,15 @@ def _consistent(runs: list[tuple[int, int, str]], words: list[str], surfaces: li
 def _without_head(run: tuple[int, int, str], words: list[str]) -> tuple[int, int, str]:
     """An Arabic place name without the word for a city, province, street ... before it."""
     first, last, label = run
-    # The head of a construct ("مدينة حلب") has no article: "المدينة المنورة" is a name in full.
-    if label == "LOC" and last - first >= 2 and _word_key(words[first]) in _PLACE_HEADS:
+    if label == "LOC" and last - first >= 2 and place_head(words[first]):
         return first + 1, last, label
     return run
+
+
+def place_head(word: str) -> bool:
+    """Whether a word (normalised or not) is the word for a city, street ... at the head of a construct; such a
+    head has no article ("مدينة حلب"): "المدينة المنورة" is a name in full."""
+    return _is_arabic_char(word[:1] or " ") and _word_key(alias_key(word)) in _PLACE_HEADS
 
 
 def nationality_adjectives(entities: tuple[KnownEntity, ...]) -> frozenset[str]:
