@@ -90,8 +90,10 @@ class NamedEntityRecogniser:
 
     def knows(self, word: str) -> bool:
         """Whether the recogniser was trained on `word` (normalised; the Arabic model for a word in Arabic script)."""
-        model = self.models["ar" if _is_arabic_char(word[0]) else "latin"]
-        return ("w=" + word) in model.rows
+        if _is_arabic_char(word[0]):
+            # With its proclitics or without them: "بلاعبين" is "لاعبين".
+            return ("w=" + word) in self.models["ar"].rows or ("s=" + split_proclitics(word)[1]) in self.models["ar"].rows
+        return ("w=" + word) in self.models["latin"].rows
 
     def _scorer(self, model: LinearChainCRF) -> Callable[[str], bytes]:
         """A spelling's weights under `model`, cached: a word's features depend on its spelling only. The
@@ -131,7 +133,8 @@ class NamedEntityRecogniser:
         if not runs:
             return []
         words = [norm[start:end] for start, end in spans]
-        runs = [_without_head(self._without_nationality(run, words), words) for run in single_script_parts(runs, words)]
+        runs = arabic_conjunction_parts(single_script_parts(runs, words), words)
+        runs = [_without_head(self._without_nationality(run, words), words) for run in runs]
         if capitalised_names:
             runs = capitalised_parts(runs, words, surfaces)
         runs = _consistent(runs, words, surfaces)
@@ -293,6 +296,19 @@ def single_script_parts(runs: list[tuple[int, int, str]], words: list[str]) -> l
                 start = index
             script = here or script
         parts.append((start, last, label))
+    return parts
+
+
+def arabic_conjunction_parts(runs: list[tuple[int, int, str]], words: list[str]) -> list[tuple[int, int, str]]:
+    """Cut Arabic names at a conjunction written apart ("أبو الحسن و حيدر" is two names)."""
+    parts = []
+    for first, last, label in runs:
+        start = first
+        for index in range(first, last + 1):
+            if index == last or words[index] == "و":
+                if index > start:
+                    parts.append((start, index, label))
+                start = index + 1
     return parts
 
 

@@ -21,6 +21,7 @@ from newswire.enricher.entities.ner import (
     ModelMissing,
     NamedEntityRecogniser,
     _without_head,
+    arabic_conjunction_parts,
     capitalised_parts,
     model_paths,
     nationality_adjectives,
@@ -249,3 +250,8 @@ def test_a_cue_find_the_recogniser_knows_to_be_no_name_is_dropped() -> None:
     assert not linker.recogniser.knows("كورتيلاينن")
     found = {m.text for e in link_entities("وأجرى الرئيس اتصالا هاتفيا مع نظيره.", language="ar") for m in e.mentions}
     assert "اتصالا هاتفيا" not in found
+
+
+def test_arabic_names_are_cut_at_a_conjunction_written_apart() -> None:
+    words = ["ابو", "الحسن", "و", "حيدر", "و"]
+    assert arabic_conjunction_parts([(0, 4, "PER"), (4, 5, "PER")], words) == [(0, 2, "PER"), (3, 4, "PER")]
