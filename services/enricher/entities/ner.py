@@ -92,7 +92,8 @@ class NamedEntityRecogniser:
         """Whether the recogniser was trained on `word` (normalised; the Arabic model for a word in Arabic script)."""
         if _is_arabic_char(word[0]):
             # With its proclitics or without them: "بلاعبين" is "لاعبين".
-            return ("w=" + word) in self.models["ar"].rows or ("s=" + split_proclitics(word)[1]) in self.models["ar"].rows
+            rows = self.models["ar"].rows
+            return ("w=" + word) in rows or ("s=" + split_proclitics(word)[1]) in rows
         return ("w=" + word) in self.models["latin"].rows
 
     def _scorer(self, model: LinearChainCRF) -> Callable[[str], bytes]:
