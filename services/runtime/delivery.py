@@ -9,9 +9,10 @@ entry from the pending list. Everything here is tested against a real Redis.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -240,15 +241,9 @@ class StageWorker:
     async def run(self) -> None:
         """Read, transform and forward until stopped, reclaiming abandoned entries alongside."""
         while not self.stopping:
-            try:
+            async with self._riding_out_redis("create_group"):
                 await self.ensure_group()
                 break
-            except _REDIS_DOWN as exc:
-                await self.watch.failed(exc)
-            except ResponseError as exc:
-                if not is_out_of_memory(exc):
-                    raise
-                await self.alarm.refused(self.stage, exc, "create_group")
         self.alarm.recovered(self.stage, "create_group")
         self._log.info("worker_started", input=self.input_stream, output=self.output_stream)
         reclaimer = asyncio.create_task(self._reclaim_loop(), name=f"{self.stage}-reclaim")
@@ -282,14 +277,21 @@ class StageWorker:
         self._log.info("worker_stopped")
 
     async def _recreate_group(self) -> None:
-        try:
+        async with self._riding_out_redis("create_group"):
             await self.ensure_group()
+
+    @contextlib.asynccontextmanager
+    async def _riding_out_redis(self, step: str) -> AsyncIterator[None]:
+        """End the step early when Redis is unreachable (the watch backs off) or at maxmemory (the alarm is
+        raised for `step`); the caller tries again later. Any other error reply is a bug and propagates."""
+        try:
+            yield
         except _REDIS_DOWN as exc:
             await self.watch.failed(exc)
         except ResponseError as exc:
             if not is_out_of_memory(exc):
                 raise
-            await self.alarm.refused(self.stage, exc, "create_group")
+            await self.alarm.refused(self.stage, exc, step)
 
     # -- the hot path ------------------------------------------------------------------------
 
@@ -341,7 +343,7 @@ class StageWorker:
                 self.alarm.recovered(self.stage, "resolve")
                 return resolved
             except (*_REDIS_DOWN, ResponseError) as exc:
-                if isinstance(exc, ResponseError) and not isinstance(exc, _REDIS_DOWN) and not is_out_of_memory(exc):
+                if not _passing(exc):
                     raise
                 if self.stopping and time.monotonic() > deadline:
                     self._log.warning("resolve_abandoned_on_shutdown", entries=len(outcomes))
@@ -427,7 +429,7 @@ class StageWorker:
                 self.alarm.recovered(self.stage, "forward")
                 break
             except (*_REDIS_DOWN, ResponseError) as exc:
-                if isinstance(exc, ResponseError) and not isinstance(exc, _REDIS_DOWN) and not is_out_of_memory(exc):
+                if not _passing(exc):
                     raise
                 # Retrying is safe: the script adds nothing for entries it already acknowledged.
                 if self.stopping and time.monotonic() > deadline:
@@ -454,7 +456,7 @@ class StageWorker:
             await trim_processed(self.redis, self.input_stream)
             await self._trim_output_to_budget()
         except (*_REDIS_DOWN, ResponseError) as exc:
-            if isinstance(exc, ResponseError) and not isinstance(exc, _REDIS_DOWN) and not is_out_of_memory(exc):
+            if not _passing(exc):
                 raise
             self._log.debug("trim_deferred", error=f"{type(exc).__name__}: {exc}")
 
@@ -509,7 +511,7 @@ class StageWorker:
                 return
             except TimeoutError:
                 pass
-            try:
+            async with self._riding_out_redis("reclaim"):
                 await self.reclaim_once()
                 await self._remove_departed_consumers()
                 groups = await trim_processed(self.redis, self.input_stream)
@@ -517,12 +519,6 @@ class StageWorker:
                 await self._refresh_gauges(groups)
                 self.alarm.recovered(self.stage, "reclaim")
                 await self._check_memory_recovered()
-            except _REDIS_DOWN as exc:
-                await self.watch.failed(exc)
-            except ResponseError as exc:
-                if not is_out_of_memory(exc):
-                    raise
-                await self.alarm.refused(self.stage, exc, "reclaim")
 
     async def _check_memory_recovered(self) -> None:
         """End an out-of-memory episode when Redis has memory again, also if no write of ours has tried since."""
@@ -619,6 +615,11 @@ class StageWorker:
         except _REDIS_DOWN as exc:
             # Whatever we still hold is reclaimed by the others after the claim idle time.
             self._log.warning("leave_group_failed", error=str(exc))
+
+
+def _passing(exc: BaseException) -> bool:
+    """Redis unreachable, failing over or at maxmemory: trouble that passes, worth retrying (unlike other replies)."""
+    return isinstance(exc, _REDIS_DOWN) or is_out_of_memory(exc)
 
 
 def _with_traceparent(fields: FieldPairs, traceparent: bytes | None) -> FieldPairs:
