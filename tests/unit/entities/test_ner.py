@@ -255,3 +255,12 @@ def test_a_cue_find_the_recogniser_knows_to_be_no_name_is_dropped() -> None:
 def test_arabic_names_are_cut_at_a_conjunction_written_apart() -> None:
     words = ["ابو", "الحسن", "و", "حيدر", "و"]
     assert arabic_conjunction_parts([(0, 4, "PER"), (4, 5, "PER")], words) == [(0, 2, "PER"), (3, 4, "PER")]
+
+
+def test_a_little_known_place_named_with_an_everyday_word_needs_the_recogniser() -> None:
+    # "سن" (age) is also a town in the knowledge base; "موسكو" is famous enough on its own.
+    text = "وقال إن الطفل بدأ العمل في سن مبكرة، ثم سافر إلى موسكو."
+    kb_only = EntityLinker(load_entities(), load_lexicon(), recogniser=False)
+    assert "سن" in {m.text for e in kb_only.link(text, "ar", None) for m in e.mentions}
+    found = {m.text for e in link_entities(text, language="ar") for m in e.mentions}
+    assert "سن" not in found and "موسكو" in found
