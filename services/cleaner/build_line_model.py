@@ -16,6 +16,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import math
 import re
 import sys
 from collections import Counter
@@ -24,7 +25,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from newswire.cleaner.lines import feature_names, page_features, second_pass_features, second_pass_names
+from newswire.cleaner.lines import (
+    VOCABULARY_FEATURES,
+    feature_names,
+    line_words,
+    page_features,
+    second_pass_features,
+    second_pass_names,
+    vocabulary_features,
+)
 from newswire.cleaner.normalize import fold_case, normalize_text
 
 _HERE = Path(__file__).resolve().parent
@@ -44,6 +53,10 @@ _FOLDS = 5
 _DEV_FOLD = 0
 _STOP_WORDS_PER_LANGUAGE = 200
 _L2 = 1.0
+# A word enters the learned vocabulary when it stands on at least this many training pages (so no site's own
+# names do), with its log odds of article against furniture lines clipped to this bound.
+_VOCABULARY_MIN_PAGES = 6
+_VOCABULARY_CLIP = 3.0
 # jusText stoplist names of the languages newswire reads, with their ISO 639-1 codes.
 _STOPLISTS = {
     "Arabic": "ar", "Persian": "fa", "Urdu": "ur", "Hebrew": "he", "English": "en", "French": "fr", "Spanish": "es",
@@ -176,12 +189,12 @@ class Corpus:
         self.features: dict[str, list[list[float]]] = {}
         self.labels: dict[str, list[int]] = {}
         self.weights: dict[str, list[float]] = {}
+        self.words: dict[str, list[frozenset[str]]] = {}
         self.page_weights: dict[str, float] = dict.fromkeys(self.ids, 1.0)
         for page_id in self.ids:
             html = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes()).decode("utf-8")
             lines = [line for line in normalize_text(html_to_text_dump(html)).split("\n") if line.strip()]
-            self.lines[page_id] = lines
-            self.features[page_id] = page_features(lines)
+            self._add_lines(page_id, lines)
             self.labels[page_id], self.weights[page_id] = line_labels(lines, self.truth[page_id])
 
     def add_text_pages(self) -> list[str]:
@@ -196,13 +209,18 @@ class Corpus:
         for page_id, text, paragraphs in pages:
             lines = [line.strip() for line in normalize_text(text).split("\n") if line.strip()]
             body = set(paragraphs)
-            self.lines[page_id] = lines
-            self.features[page_id] = page_features(lines)
+            self._add_lines(page_id, lines)
             self.labels[page_id] = [1 if line in body else 0 for line in lines]
             self.weights[page_id] = [float(len(_TOKEN.findall(line))) for line in lines]
             self.truth[page_id] = "\n".join(paragraphs)
             self.page_weights[page_id] = _TEXT_PAGE_WEIGHT
         return [page_id for page_id, _, _ in pages]
+
+    def _add_lines(self, page_id: str, lines: list[str]) -> None:
+        # The vocabulary features are filled in per training run (`with_vocabulary`).
+        self.lines[page_id] = lines
+        self.features[page_id] = page_features(lines, vocabulary={})
+        self.words[page_id] = [line_words([fold_case(token) for token in _TOKEN.findall(line)]) for line in lines]
 
     def arrays(self, ids: Sequence[str], rows: dict[str, list[list[float]]] | None = None) -> tuple[Any, Any, Any]:
         """Stacked features, labels and weights (each page's weights sum to 1, as each page counts once)."""
@@ -219,35 +237,87 @@ class Corpus:
         return x, y, np.array(weights)
 
 
-def _second_rows(corpus: Corpus, ids: Sequence[str], first: dict[str, Any]) -> dict[str, list[list[float]]]:
-    import numpy as np
+Rows = dict[str, list[list[float]]]
+# First pass, second pass, threshold, learned vocabulary.
+Model = tuple[dict[str, Any], dict[str, Any], float, dict[str, float]]
 
-    rows: dict[str, list[list[float]]] = {}
+
+def learn_vocabulary(corpus: Corpus, ids: Sequence[str]) -> dict[str, float]:
+    """Words on enough pages of `ids`, weighted by their log odds of standing in article lines (each page counts
+    a word once per side)."""
+    in_article: Counter[str] = Counter()
+    in_furniture: Counter[str] = Counter()
+    pages: Counter[str] = Counter()
     for page_id in ids:
-        probabilities = _predict(first, np.array(corpus.features[page_id], dtype=float))
-        rows[page_id] = second_pass_features(corpus.features[page_id], [float(p) for p in probabilities])
+        article: set[str] = set()
+        furniture: set[str] = set()
+        for words, label in zip(corpus.words[page_id], corpus.labels[page_id], strict=True):
+            (article if label else furniture).update(words)
+        in_article.update(article)
+        in_furniture.update(furniture)
+        pages.update(article | furniture)
+    prior = math.log((sum(in_article.values()) + 1) / (sum(in_furniture.values()) + 1))
+    vocabulary: dict[str, float] = {}
+    for word in sorted(pages):
+        if pages[word] >= _VOCABULARY_MIN_PAGES:
+            weight = math.log((in_article[word] + 1) / (in_furniture[word] + 1)) - prior
+            vocabulary[word] = round(max(-_VOCABULARY_CLIP, min(_VOCABULARY_CLIP, weight)), 3)
+    return vocabulary
+
+
+def with_vocabulary(corpus: Corpus, ids: Sequence[str], vocabulary: dict[str, float]) -> Rows:
+    """First-pass rows of `ids` with their vocabulary features read from `vocabulary`."""
+    size = len(VOCABULARY_FEATURES)
+    return {
+        page_id: [
+            row[:-size] + vocabulary_features(words, vocabulary)
+            for row, words in zip(corpus.features[page_id], corpus.words[page_id], strict=True)
+        ]
+        for page_id in ids
+    }
+
+
+def _out_of_fold_vocabulary_rows(corpus: Corpus, ids: Sequence[str]) -> Rows:
+    """First-pass rows whose vocabulary features come from a vocabulary learned without the page's fold."""
+    rows: Rows = {}
+    for fold in range(_FOLDS):
+        held = [page_id for page_id in ids if page_fold(page_id) == fold]
+        rest = [page_id for page_id in ids if page_fold(page_id) != fold]
+        if held:
+            rows.update(with_vocabulary(corpus, held, learn_vocabulary(corpus, rest)))
     return rows
 
 
-def _out_of_fold_second_rows(corpus: Corpus, ids: Sequence[str]) -> dict[str, list[list[float]]]:
+def _second_rows(corpus: Corpus, ids: Sequence[str], first: dict[str, Any], features: Rows) -> Rows:
+    import numpy as np
+
+    rows: Rows = {}
+    for page_id in ids:
+        probabilities = _predict(first, np.array(features[page_id], dtype=float))
+        rows[page_id] = second_pass_features(features[page_id], [float(p) for p in probabilities])
+    return rows
+
+
+def _out_of_fold_second_rows(corpus: Corpus, ids: Sequence[str], features: Rows) -> Rows:
     """Second-pass rows from first-pass models that did not see the page (stacking without leakage)."""
-    rows: dict[str, list[list[float]]] = {}
+    rows: Rows = {}
     for fold in range(_FOLDS):
         held = [page_id for page_id in ids if page_fold(page_id) == fold]
         rest = [page_id for page_id in ids if page_fold(page_id) != fold]
         if not held:
             continue
-        first = _fit_logistic(*corpus.arrays(rest))
-        rows.update(_second_rows(corpus, held, first))
+        first = _fit_logistic(*corpus.arrays(rest, features))
+        rows.update(_second_rows(corpus, held, first, features))
     return rows
 
 
-def train(corpus: Corpus, ids: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any], float]:
-    """Both passes and the threshold (chosen on out-of-fold predictions of `ids`)."""
+def train(corpus: Corpus, ids: Sequence[str]) -> Model:
+    """Both passes, the threshold (chosen on out-of-fold predictions of `ids`) and the vocabulary."""
     import numpy as np
 
-    first = _fit_logistic(*corpus.arrays(ids))
-    stacked = _out_of_fold_second_rows(corpus, ids)
+    features = _out_of_fold_vocabulary_rows(corpus, ids)
+    first = _fit_logistic(*corpus.arrays(ids, features))
+    stacked = _out_of_fold_second_rows(corpus, ids, features)
     second = _fit_logistic(*corpus.arrays(ids, stacked))
     best = (0.0, 0.5)
     for threshold in np.arange(0.2, 0.81, 0.02):
@@ -258,21 +328,19 @@ def train(corpus: Corpus, ids: Sequence[str]) -> tuple[dict[str, Any], dict[str,
         f1 = aeb_score(predicted, {page_id: corpus.truth[page_id] for page_id in ids})[2]
         if f1 > best[0] + 1e-9:
             best = (f1, round(float(threshold), 2))
-    return first, second, best[1]
+    return first, second, best[1], learn_vocabulary(corpus, ids)
 
 
 def _kept_text(lines: Sequence[str], probabilities: Any, threshold: float) -> str:
     return "\n".join(line for line, p in zip(lines, probabilities, strict=True) if p >= threshold)
 
 
-def evaluate(
-    corpus: Corpus, ids: Sequence[str], model: tuple[dict[str, Any], dict[str, Any], float]
-) -> tuple[float, float, float]:
+def evaluate(corpus: Corpus, ids: Sequence[str], model: Model) -> tuple[float, float, float]:
     """The benchmark's P, R, F1 of the line model alone on `ids`."""
     import numpy as np
 
-    first, second, threshold = model
-    rows = _second_rows(corpus, ids, first)
+    first, second, threshold, vocabulary = model
+    rows = _second_rows(corpus, ids, first, with_vocabulary(corpus, ids, vocabulary))
     predicted = {
         page_id: _kept_text(corpus.lines[page_id], _predict(second, np.array(rows[page_id])), threshold)
         for page_id in ids
@@ -290,15 +358,16 @@ def _layer_json(model: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def model_document(model: tuple[dict[str, Any], dict[str, Any], float], about: str) -> dict[str, Any]:
+def model_document(model: Model, about: str) -> dict[str, Any]:
     """The JSON document `lines.line_model()` reads."""
-    first, second, threshold = model
+    first, second, threshold, vocabulary = model
     return {
         "about": about,
         "command": ".venv/bin/python -m newswire.cleaner.build_line_model",
         "threshold": threshold,
         "first": _layer_json(first, feature_names()),
         "second": _layer_json(second, second_pass_names()),
+        "vocabulary": vocabulary,
     }
 
 
@@ -328,14 +397,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     precision, recall, f1 = evaluate(corpus, dev_ids, dev_model)
     print(f"dev split (fold {_DEV_FOLD}, {len(dev_ids)} pages; trained on the other {len(train_ids)}): "
           f"P {precision:.4f} R {recall:.4f} F1 {f1:.4f}, threshold {dev_model[2]}")  # fmt: skip
-    first, second, threshold = train(corpus, corpus.ids + text_ids)
+    model = train(corpus, corpus.ids + text_ids)
     about = (
         "Line classifier for scraped text (newswire.cleaner.lines), trained on the text dumps of the "
         f"{len(corpus.ids)} pages of Scrapinghub's article-extraction benchmark (MIT licence) and "
         f"{len(text_ids)} scraped-text pages of the repository (tests/fixtures/cleaner/text, the demo sample); "
         f"dev split F1 {f1:.4f} (P {precision:.4f}, R {recall:.4f}) on {len(dev_ids)} held-out pages."
     )
-    document = model_document((first, second, threshold), about)
+    document = model_document(model, about)
     model_path = _LEXICONS / "line_model.json"
     outputs[model_path] = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
     if args.check:
@@ -343,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("up to date" if not stale else f"stale: {', '.join(stale)}")
         return 1 if stale else 0
     model_path.write_text(outputs[model_path], encoding="utf-8")
-    print(f"wrote {stop_path} and {model_path} (threshold {threshold})")
+    print(f"wrote {stop_path} and {model_path} (threshold {model[2]}, {len(model[3])} words in the vocabulary)")
     return 0
 
 

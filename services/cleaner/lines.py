@@ -15,7 +15,7 @@ import math
 import operator
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -53,6 +53,8 @@ _LANGUAGE_SAMPLE_TOKENS = 3000
 _PROSE_STOP_DENSITY = 0.25
 _REGION_LINE_COST = 2.0
 _BLOCK_GAP = 2
+# The block rank given to a line outside every block of kept lines (log scale: as if ranked about 20th).
+_OUTSIDE_BLOCK_RANK = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,9 @@ class LineModel:
     second: tuple[tuple[float, ...], float]
     second_names: tuple[str, ...]
     threshold: float
+    # Words learned from the training pages, with how much more often they stand in article lines than in
+    # page furniture (log odds, clipped; see build_line_model.learn_vocabulary).
+    vocabulary: Mapping[str, float]
 
 
 @cache
@@ -101,6 +106,7 @@ def line_model() -> LineModel:
         second=layer("second"),
         second_names=tuple(data["second"]["features"]),
         threshold=float(data["threshold"]),
+        vocabulary={word: float(weight) for word, weight in data["vocabulary"].items()},
     )
 
 
@@ -263,6 +269,8 @@ _BASE_NAMES = (
     "question", "starts_lower", "glued", "capitalised_start", "words_1_2", "words_3_5", "words_6_10", "words_11_25",
     "first_person", "second_person",
 )  # fmt: skip
+# The last features of the first pass: the line's words in the learned vocabulary.
+VOCABULARY_FEATURES = ("vocabulary_mean", "vocabulary_min", "vocabulary_share")
 # log_chars, sentence_end, stop_density, capitalised, starts_lower of the lines around
 _NEIGHBOUR_FEATURES = (0, 2, 5, 7, 23)
 _OFFSETS = (-2, -1, 1, 2)
@@ -282,17 +290,37 @@ def feature_names() -> tuple[str, ...]:
         names.extend(f"{_BASE_NAMES[index]}@{offset:+d}" for index in _NEIGHBOUR_FEATURES)
     names += ["repeated", "position", "in_region", "log_region_distance", "region_share", "before_region",
               "log_chars_sq", "prose_window", "chars_vs_page", "stops_vs_page", "block_share", "blocks_before",
-              "in_largest_block", "after_largest_block"]  # fmt: skip
+              "in_largest_block", "after_largest_block", *VOCABULARY_FEATURES]  # fmt: skip
     return tuple(names)
 
 
+def line_words(folded_tokens: Sequence[str]) -> frozenset[str]:
+    """The distinct words of a line that the learned vocabulary may hold (case-folded, no numbers)."""
+    return frozenset(token for token in folded_tokens if not token.isdigit())
+
+
+def vocabulary_features(words: frozenset[str], vocabulary: Mapping[str, float]) -> list[float]:
+    """Mean and lowest weight of the line's words in the learned vocabulary, and the share of words it holds."""
+    weights = [vocabulary[word] for word in words if word in vocabulary]
+    if not weights:
+        return [0.0, 0.0, 0.0]
+    return [sum(weights) / len(weights), min(weights), len(weights) / (len(words) + 1)]
+
+
 def page_features(
-    lines: Sequence[str], *, keys: Sequence[str] | None = None, debris: Sequence[bool] | None = None
+    lines: Sequence[str],
+    *,
+    keys: Sequence[str] | None = None,
+    debris: Sequence[bool] | None = None,
+    vocabulary: Mapping[str, float] | None = None,
 ) -> list[list[float]]:
     """First-pass features of every line of a page.
 
-    `keys` (each line's `comparison_key`) and `debris` (each line's `is_debris`) when the caller has them.
+    `keys` (each line's `comparison_key`) and `debris` (each line's `is_debris`) when the caller has them;
+    `vocabulary`: the shipped model's unless given (the build script trains with its own).
     """
+    if vocabulary is None:
+        vocabulary = line_model().vocabulary
     if keys is None:
         keys = [comparison_key(line) for line in lines]
     if debris is None:
@@ -346,6 +374,7 @@ def page_features(
             row[0] - long_chars,
             row[5] - dense_stops,
             *block_features[index],
+            *vocabulary_features(line_words(folded_tokens[index]), vocabulary),
         ]
         rows.append(features)
     return rows
@@ -354,7 +383,8 @@ def page_features(
 def second_pass_names() -> tuple[str, ...]:
     """Names of the second pass's features, in order."""
     return ("p", "p_prev", "p_next", "mean_p_3", "mean_p_8", "in_p_region", "log_p_region_distance",
-            "p_before_region", *_SECOND_OWN_NAMES, "p_x_log_chars")  # fmt: skip
+            "p_before_region", *_SECOND_OWN_NAMES, "p_x_log_chars", "p_vs_page_top", "p_vs_page_best",
+            "p_block_share", "log_p_block_rank", "log_p_blocks")  # fmt: skip
 
 
 @cache
@@ -363,10 +393,55 @@ def _second_own() -> tuple[int, ...]:
     return tuple(names.index(name) for name in _SECOND_OWN_NAMES)
 
 
+def _verdict_blocks(first: Sequence[float], words: Sequence[int]) -> list[tuple[int, int, float]]:
+    """Runs of lines the first pass keeps (start, end inclusive, words weighted by probability), allowing a few
+    other lines between them."""
+    blocks: list[tuple[int, int, float]] = []
+    for index, p in enumerate(first):
+        if p < 0.5:
+            continue
+        if blocks and index - blocks[-1][1] <= _BLOCK_GAP + 1:
+            start, _, mass = blocks[-1]
+            blocks[-1] = (start, index, mass + p * words[index])
+        else:
+            blocks.append((index, index, p * words[index]))
+    return blocks
+
+
+def _page_verdict_features(rows: Sequence[Sequence[float]], first: Sequence[float]) -> list[tuple[float, ...]]:
+    """Per line: its verdict against the page's best verdicts, and the size and rank of its block of kept lines.
+
+    A page whose best lines all score low is still an article page; of several blocks of kept lines, the largest
+    is most likely the article and the others comments or teasers.
+    """
+    words = [round(math.expm1(row[1])) for row in rows]  # log_words
+    prose = sorted(p for p, count in zip(first, words, strict=True) if count >= _PROSE_MIN_WORDS)
+    best = max(first)
+    top = prose[int(0.9 * (len(prose) - 1))] if prose else best
+    blocks = _verdict_blocks(first, words)
+    largest = max((mass for _, _, mass in blocks), default=0.0) or 1.0
+    ranks = {block: rank for rank, block in enumerate(sorted(range(len(blocks)), key=lambda b: -blocks[b][2]))}
+    log_blocks = math.log1p(len(blocks))
+    result: list[tuple[float, ...]] = []
+    position = 0
+    for index, p in enumerate(first):
+        while position < len(blocks) and blocks[position][1] < index:
+            position += 1
+        if position < len(blocks) and blocks[position][0] <= index:
+            block = (blocks[position][2] / largest, math.log1p(ranks[position]), log_blocks)
+        else:
+            block = (0.0, _OUTSIDE_BLOCK_RANK, log_blocks)
+        result.append((p - top, p - best, *block))
+    return result
+
+
 def second_pass_features(rows: Sequence[Sequence[float]], first: Sequence[float]) -> list[list[float]]:
     """Second-pass features: each line's own few features plus the first pass's verdicts around it."""
     count = len(first)
+    if not count:
+        return []
     start, end = _densest_region([(p - 0.5) * 10 for p in first])
+    page = _page_verdict_features(rows, first)
     result: list[list[float]] = []
     for index, p in enumerate(first):
         near = first[max(0, index - 3) : index + 4]
@@ -384,6 +459,7 @@ def second_pass_features(rows: Sequence[Sequence[float]], first: Sequence[float]
             1.0 if index < start else 0.0,
             *(row[feature] for feature in _second_own()),
             p * row[0],
+            *page[index],
         ])  # fmt: skip
     return result
 
