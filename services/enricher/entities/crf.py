@@ -19,6 +19,8 @@ from newswire.enricher.entities.features import WordFeatures
 
 Scores = npt.NDArray[np.float32]
 _ROLES = ("own", "prev2", "prev", "next", "next2")
+# Every model's labels, in one order (O first, so that a zero array is all O): decoders return indexes into it.
+TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
 
 
 def export_model(crfsuite_path: Path, out: Path) -> None:
@@ -59,6 +61,7 @@ class LinearChainCRF:
             weights = arrays["weights"]
             self.transitions: Scores = arrays["transitions"].astype(np.float32)
         self.rows = {attribute: index for index, attribute in enumerate(attributes)}
+        self._tags = np.array([TAGS.index(label) for label in self.labels], dtype=np.intp)
         # One zero row at the end: what an attribute the model never weighted adds.
         self.weights: Scores = np.vstack([weights, np.zeros((1, weights.shape[1]), dtype=np.float32)])
         self.bos, self.eos = self.score(("BOS",)), self.score(("EOS",))
@@ -123,11 +126,15 @@ class LinearChainCRF:
         """The best labels of each sentence (Viterbi; sentences start at the token indexes `firsts`, as in
         training each one is a sequence of its own). The sentences are decoded side by side, one step per token
         of the longest."""
+        return [TAGS[index] for index in self.decode_tags(emit, firsts).tolist()]
+
+    def decode_tags(self, emit: Scores, firsts: Sequence[int]) -> npt.NDArray[np.intp]:
+        """`decode`, as indexes into TAGS."""
         starts = np.array(sorted(firsts), dtype=np.intp)
         ends = np.append(starts[1:], len(emit))
         labels = np.zeros(len(emit), dtype=np.intp)
         self._viterbi(emit, starts, ends, labels)
-        return [self.labels[index] for index in labels.tolist()]
+        return self._tags[labels]
 
     def _viterbi(self, emit: Scores, starts: Any, ends: Any, labels: Any) -> None:
         """Best paths of the sequences [starts[k], ends[k]) of `emit`, written into `labels`. Sequences are

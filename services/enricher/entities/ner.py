@@ -14,8 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
-from newswire.enricher.entities.crf import LinearChainCRF
+from newswire.enricher.entities.crf import TAGS, LinearChainCRF
 from newswire.enricher.entities.features import (
     SENTENCE_END,
     TOKEN_RE,
@@ -142,25 +143,27 @@ class NamedEntityRecogniser:
         vocabulary = set(words)
         return [_name(norm, starts[first], ends[last - 1], label, vocabulary) for first, last, label in runs]
 
-    def _labels(self, chunks: list[tuple[str, int, int, list[int]]], surfaces: list[str], kb: list[str]) -> list[str]:
-        """The tags of every token: the chunks of one script are decoded together, sentence by sentence."""
-        labels = ["O"] * len(surfaces)
+    def _labels(
+        self, chunks: list[tuple[str, int, int, list[int]]], surfaces: list[str], kb: list[str]
+    ) -> npt.NDArray[np.intp]:
+        """The tag of every token (indexes into TAGS): the chunks of one script are decoded together, sentence by
+        sentence."""
+        tags = np.zeros(len(surfaces), dtype=np.intp)
         for script, model in self.models.items():
             mine = [chunk for chunk in chunks if chunk[0] == script]
             if not mine:
                 continue
             scores = self.word_scores[script]
-            emissions, at = [], 0
+            emissions, positions, at = [], [], 0
             sentences: list[int] = []
             for _, first, last, firsts in mine:
                 words = [scores(surface) for surface in surfaces[first:last]]
                 emissions.append(model.emissions(words, kb[first:last], firsts))
+                positions.append(np.arange(first, last))
                 sentences.extend(at + start for start in firsts)
                 at += last - first
-            tags = iter(model.decode(np.concatenate(emissions), sentences))
-            for _, first, last, _ in mine:
-                labels[first:last] = [next(tags) for _ in range(last - first)]
-        return labels
+            tags[np.concatenate(positions)] = model.decode_tags(np.concatenate(emissions), sentences)
+        return tags
 
     @classmethod
     def _chunks(
@@ -367,18 +370,24 @@ def proclitic_length(word: str, vocabulary: set[str]) -> int:
     return 0
 
 
-def _runs(labels: list[str]) -> list[tuple[int, int, str]]:
-    """(first, last + 1, label) of each PER/ORG/LOC run in IOB2 labels; MISC is trained on but not returned."""
+def _runs(tags: npt.NDArray[np.intp]) -> list[tuple[int, int, str]]:
+    """(first, last + 1, label) of each PER/ORG/LOC run in IOB2 tags (indexes into TAGS, 0 is O); MISC is trained
+    on but not returned. Only the tokens that are not O are visited."""
+    values = tags.tolist()
     found = []
-    start, current = -1, ""
-    for index, tag in enumerate([*labels, "O"]):
-        inside = tag.startswith("I-") and tag[2:] == current
+    start, current, previous = -1, "", -2
+    for index in np.flatnonzero(tags).tolist():
+        tag = TAGS[values[index]]
+        inside = index == previous + 1 and tag.startswith("I-") and tag[2:] == current
         if start >= 0 and not inside:
             if current in TYPE_OF_LABEL:
-                found.append((start, index, current))
+                found.append((start, previous + 1, current))
             start = -1
-        if tag[:2] in ("B-", "I-") and not inside:
+        if not inside:
             start, current = index, tag[2:]
+        previous = index
+    if start >= 0 and current in TYPE_OF_LABEL:
+        found.append((start, previous + 1, current))
     return found
 
 
