@@ -104,6 +104,8 @@ def caption_of_line(line: str) -> tuple[str, str | None] | None:
     """(caption as printed, credit) if the line is an image caption, else None."""
     if len(line) > _MAX_CAPTION_CHARS:
         return None
+    if ":" not in line and "：" not in line and "," not in line:
+        return None  # both forms need a label or credit separator (and the regexes are costly on long lines)
     lexicon = debris_lexicon()
     labelled = lexicon.caption_line.match(line)
     if labelled is not None:
@@ -111,7 +113,7 @@ def caption_of_line(line: str) -> tuple[str, str | None] | None:
         credited = lexicon.trailing_credit.search(caption)
         credit = (credited["paren"] or credited["bare"]).strip() if credited else None
         return caption, credit
-    credited = lexicon.trailing_credit.search(line)
+    credited = lexicon.trailing_credit.search(line) if ":" in line or "：" in line else None
     if credited is None or credited.start() == 0:
         return None
     return line, (credited["paren"] or credited["bare"]).strip(" .")

@@ -246,7 +246,7 @@ def _line_features(
         1.0 - scripts.get(main_script, 0) / letters if letters else 0.0,
         1.0 if line.isupper() else 0.0,
         1.0 if line.rstrip().endswith((":", "：")) else 0.0,
-        1.0 if _YEAR_OR_TIME.search(line) else 0.0,
+        1.0 if digits and _YEAR_OR_TIME.search(line) else 0.0,
         (sum(len(token) for token in tokens) / words) if words else 0.0,
         1.0 if _QUOTE_START.match(line) else 0.0,
         1.0 if line.endswith("?") or line.endswith("؟") else 0.0,

@@ -25,6 +25,9 @@ _TRANSLATION.update({ord(c): "\n" for c in "\r\u2028\u2029\u0085\x0b\x0c"})
 _CONTROLS = [*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F, *range(0x80, 0x85), *range(0x86, 0xA0)]
 _TRANSLATION.update(dict.fromkeys(_CONTROLS))
 
+# The characters of _TRANSLATION: replacing the few that occur is much faster than str.translate on every character.
+_TRANSLATED = re.compile("[" + re.escape("".join(map(chr, _TRANSLATION))) + "]")
+
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _RUNS_OF_SPACES = re.compile(r" {2,}")
 _SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
@@ -35,13 +38,20 @@ _REPEATED_ZWNJ = re.compile(r"\u200c{2,}")
 
 def normalize_text(text: str) -> str:
     """Return `text` in NFC with invisible controls and tatweel removed and spaces tidied; lines are kept."""
-    text = text.replace("\r\n", "\n").translate(_TRANSLATION)
+    text = _TRANSLATED.sub(_translated, text.replace("\r\n", "\n"))
     if _ZWNJ in text:
         text = _REPEATED_ZWNJ.sub(_ZWNJ, text)
         text = _STRAY_ZWNJ.sub("", text)
     text = unicodedata.normalize("NFC", text)
-    text = _RUNS_OF_SPACES.sub(" ", text)
-    return _SPACE_AROUND_NEWLINE.sub("\n", text).strip()
+    if "  " in text:
+        text = _RUNS_OF_SPACES.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _SPACE_AROUND_NEWLINE.sub("\n", text)
+    return text.strip()
+
+
+def _translated(match: re.Match[str]) -> str:
+    return _TRANSLATION[ord(match.group())] or ""
 
 
 def normalize_line(text: str) -> str:

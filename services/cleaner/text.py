@@ -181,9 +181,8 @@ def _headline_score(line: str, distance: int, repeated: bool, debris: bool) -> f
         return None
     if line.endswith(_SENTENCE_END) and not line.endswith("…"):
         return None
-    scripts = {_script_of(char) for char in line if char.isalpha()}
     score = min(words, 14) / 2 - distance * 0.6 + (3.0 if repeated else 0.0)
-    if len(scripts) > 1 and words < 8:
+    if words < 8 and len({_script_of(char) for char in line if char.isalpha()}) > 1:
         score -= 4.0  # a bilingual menu label (`Accueil الرئيسية`)
     return score
 
@@ -300,7 +299,9 @@ def clean_scraped_text(text: str, *, title: str | None, latest_year: int) -> Tex
             result.authors = found.authors
         removed.add(index)
     for index in range(max(0, last_body - _TRAILER_LINES), min(len(lines), last_body + _TRAILER_LINES)):
-        if index not in removed and (found_date := date_line(lines[index], latest_year=latest_year)) is not None:
+        if index in removed or not _DIGIT.search(lines[index]):
+            continue  # a date needs a day and a year
+        if (found_date := date_line(lines[index], latest_year=latest_year)) is not None:
             result.date_published = result.date_published or found_date
             removed.add(index)
 
