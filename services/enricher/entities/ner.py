@@ -89,6 +89,23 @@ class NamedEntityRecogniser:
             return first, last - 1, label
         return run
 
+    def _with_first_name(self, runs: list[tuple[int, int, str]], words: list[str]) -> list[tuple[int, int, str]]:
+        """An Arabic person's name with the given name just before it that the tagger left out."""
+        out = []
+        end_before = 0
+        for first, last, label in runs:
+            if (
+                label == "PER"
+                and first > end_before
+                and _is_arabic_char(words[first][0])
+                and _is_arabic_char(words[first - 1][0])
+                and _word_key(words[first - 1]) in self.features.first_names
+            ):
+                first -= 1
+            out.append((first, last, label))
+            end_before = last
+        return out
+
     def knows(self, word: str) -> bool:
         """Whether the recogniser was trained on `word` (normalised; the Arabic model for a word in Arabic script)."""
         if _is_arabic_char(word[0]):
@@ -137,6 +154,7 @@ class NamedEntityRecogniser:
         words = [norm[start:end] for start, end in spans]
         runs = arabic_conjunction_parts(single_script_parts(runs, words), words)
         runs = [_without_head(self._without_nationality(run, words), words) for run in runs]
+        runs = self._with_first_name(runs, words)
         if capitalised_names:
             runs = capitalised_parts(runs, words, surfaces)
         runs = _consistent(runs, words, surfaces)

@@ -264,3 +264,12 @@ def test_a_little_known_place_named_with_an_everyday_word_needs_the_recogniser()
     assert "سن" in {m.text for e in kb_only.link(text, "ar", None) for m in e.mentions}
     found = {m.text for e in link_entities(text, language="ar") for m in e.mentions}
     assert "سن" not in found and "موسكو" in found
+
+
+def test_an_arabic_person_name_takes_in_the_given_name_before_it() -> None:
+    recogniser = load_linker().recogniser
+    assert recogniser is not None
+    words = ["قال", "علي", "كورتيلاينن", "و", "محمد", "هالفارد"]
+    runs = [(2, 3, "PER"), (5, 6, "LOC")]
+    assert recogniser._with_first_name(runs, words) == [(1, 3, "PER"), (5, 6, "LOC")]
+    assert recogniser._with_first_name([(1, 3, "PER"), (3, 4, "PER")], words) == [(1, 3, "PER"), (3, 4, "PER")]
