@@ -47,6 +47,7 @@ _PLACE_HEAD_WORDS = (
     "مدينه محافظه ولايه اقليم منطقه بلده قريه مخيم حي شارع ميناء مطار عاصمه مسجد متحف سجن دوله بحيره روضه ضريح"
 )
 _PLACE_HEADS = frozenset(_PLACE_HEAD_WORDS.split())
+_PREPOSITION_ARTICLE = ("بال", "لل", "كال", "وبال", "ولل", "فبال", "فلل")
 _BARE = ("وب", "ول", "وك", "فب", "فل", "فك", "و", "ف", "ب", "ل", "ك")
 
 
@@ -154,7 +155,7 @@ class NamedEntityRecogniser:
         words = [norm[start:end] for start, end in spans]
         runs = arabic_conjunction_parts(single_script_parts(runs, words), words)
         runs = [_without_head(self._without_nationality(run, words), words) for run in runs]
-        runs = self._with_first_name(runs, words)
+        runs = self._with_first_name(_without_preposition_tail(runs, words), words)
         if capitalised_names:
             runs = capitalised_parts(runs, words, surfaces)
         runs = _consistent(runs, words, surfaces)
@@ -270,6 +271,20 @@ def _without_head(run: tuple[int, int, str], words: list[str]) -> tuple[int, int
     if label == "LOC" and last - first >= 2 and place_head(words[first]):
         return first + 1, last, label
     return run
+
+
+def _without_preposition_tail(runs: list[tuple[int, int, str]], words: list[str]) -> list[tuple[int, int, str]]:
+    """An Arabic person's name ends before a word with a preposition and the article on it ("بالقصاص", "للحكومة"):
+    such a word follows a name, it is not part of one."""
+    out = []
+    for first, last, label in runs:
+        if label == "PER" and _is_arabic_char(words[first][0]):
+            for index in range(first + 1, last):
+                if words[index].startswith(_PREPOSITION_ARTICLE):
+                    last = index
+                    break
+        out.append((first, last, label))
+    return out
 
 
 def place_head(word: str) -> bool:

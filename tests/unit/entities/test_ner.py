@@ -21,6 +21,7 @@ from newswire.enricher.entities.ner import (
     ModelMissing,
     NamedEntityRecogniser,
     _without_head,
+    _without_preposition_tail,
     arabic_conjunction_parts,
     capitalised_parts,
     model_paths,
@@ -273,3 +274,8 @@ def test_an_arabic_person_name_takes_in_the_given_name_before_it() -> None:
     runs = [(2, 3, "PER"), (5, 6, "LOC")]
     assert recogniser._with_first_name(runs, words) == [(1, 3, "PER"), (5, 6, "LOC")]
     assert recogniser._with_first_name([(1, 3, "PER"), (3, 4, "PER")], words) == [(1, 3, "PER"), (3, 4, "PER")]
+
+
+def test_an_arabic_person_name_ends_before_a_preposition_with_the_article() -> None:
+    words = ["عايشه", "بنت", "ابي", "بكر", "بالقصاص", "للحكومه"]
+    assert _without_preposition_tail([(0, 5, "PER"), (4, 6, "ORG")], words) == [(0, 4, "PER"), (4, 6, "ORG")]
