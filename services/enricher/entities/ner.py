@@ -30,7 +30,7 @@ from newswire.enricher.entities.normalize import alias_key, is_arabic
 from newswire.schemas.articles import EntityType
 
 MODEL_FILES = {"ar": "ner-ar.npz", "latin": "ner-latin.npz"}
-# Distinct spellings whose summed weights stay cached per model: a few days of news vocabulary, about 10 MB.
+# Distinct spellings whose summed weights stay cached per model: a few days of news vocabulary, about 15 MB.
 _SCORE_CACHE = 40_000
 _REBUILD = "rebuild it with `python -m newswire.enricher.entities.build_ner`"
 _SENTENCE_END_CHARS = "".join(SENTENCE_END)
@@ -39,7 +39,6 @@ _CONNECTOR_WORDS = (
     "of for and & the 's de du des la le les d' l' von van der den da di del y e et bin ben al el am upon on"
 )
 _CONNECTORS = frozenset(_CONNECTOR_WORDS.split())
-# The conjunction and prepositions written on a name; the article stays part of it (والصين -> الصين).
 # Words before an Arabic place name that ANERcorp (news) leaves out of the name, unlike the Wikipedia corpora
 # ("مدينة حلب" -> حلب; "شارع الحمراء" -> الحمراء); counted on the training splits: ANERcorp puts none of these
 # inside a place name. Seas, hills, islands, rivers and mountains keep their word (بحر العرب, تل أبيب).
@@ -47,7 +46,9 @@ _PLACE_HEAD_WORDS = (
     "مدينه محافظه ولايه اقليم منطقه بلده قريه مخيم حي شارع ميناء مطار عاصمه مسجد متحف سجن دوله بحيره روضه ضريح"
 )
 _PLACE_HEADS = frozenset(_PLACE_HEAD_WORDS.split())
+# A preposition with the article on a word ("بالقصاص", "للحكومة"): a phrase after a person's name, never part of it.
 _PREPOSITION_ARTICLE = ("بال", "لل", "كال", "وبال", "ولل", "فبال", "فلل")
+# The conjunction and prepositions written on a name; the article stays part of it (والصين -> الصين).
 _BARE = ("وب", "ول", "وك", "فب", "فل", "فك", "و", "ف", "ب", "ل", "ك")
 
 
@@ -290,7 +291,7 @@ def _without_preposition_tail(runs: list[tuple[int, int, str]], words: list[str]
 def place_head(word: str) -> bool:
     """Whether a word (normalised or not) is the word for a city, street ... at the head of a construct; such a
     head has no article ("مدينة حلب"): "المدينة المنورة" is a name in full."""
-    return _is_arabic_char(word[:1] or " ") and _word_key(alias_key(word)) in _PLACE_HEADS
+    return bool(word) and _is_arabic_char(word[0]) and _word_key(alias_key(word)) in _PLACE_HEADS
 
 
 def nationality_adjectives(entities: tuple[KnownEntity, ...]) -> frozenset[str]:
