@@ -91,6 +91,11 @@ class NamedEntityRecogniser:
             return first, last - 1, label
         return run
 
+    def _not_nationality(self, run: tuple[int, int, str], words: list[str]) -> bool:
+        """Whether a name is more than a nationality adjective alone ("السويسري", "البريطانية")."""
+        first, last, _ = run
+        return last - first > 1 or _word_key(words[first]) not in self.nationalities
+
     def _with_first_name(self, runs: list[tuple[int, int, str]], words: list[str]) -> list[tuple[int, int, str]]:
         """An Arabic person's name with the given name just before it that the tagger left out."""
         out = []
@@ -156,6 +161,7 @@ class NamedEntityRecogniser:
         words = [norm[start:end] for start, end in spans]
         runs = arabic_conjunction_parts(single_script_parts(runs, words), words)
         runs = [_without_head(self._without_nationality(run, words), words) for run in runs]
+        runs = [run for run in runs if self._not_nationality(run, words)]
         runs = self._with_first_name(_without_preposition_tail(runs, words), words)
         if capitalised_names:
             runs = capitalised_parts(runs, words, surfaces)
@@ -297,13 +303,16 @@ def place_head(word: str) -> bool:
 def nationality_adjectives(entities: tuple[KnownEntity, ...]) -> frozenset[str]:
     """Arabic adjectives of the countries and regions in the knowledge base, normalised, with and without the
     article, masculine and feminine: لبنان -> لبناني اللبناني لبنانيه اللبنانيه, فرنسا -> فرنسي, روسيا -> روسي."""
-    forms = set()
+    forms, places = set(), set()
     for entity in entities:
-        if entity.type is not EntityType.LOC or entity.id.startswith("nw:loc:geonames"):
+        if entity.type is not EntityType.LOC:
             continue
         for alias in entity.aliases:
             key = alias_key(alias)
             if " " in key or not is_arabic(key):
+                continue
+            places |= {key, key.removeprefix(ARTICLE)}
+            if entity.id.startswith("nw:loc:geonames"):
                 continue
             stem = key.removeprefix(ARTICLE)
             stem = stem[:-2] if stem.endswith("يا") else stem[:-1] if stem.endswith(("ا", "ه")) else stem
@@ -311,7 +320,8 @@ def nationality_adjectives(entities: tuple[KnownEntity, ...]) -> frozenset[str]:
                 continue
             adjective = stem if stem.endswith("ي") else stem + "ي"
             forms |= {adjective, adjective + "ه", ARTICLE + adjective, ARTICLE + adjective + "ه"}
-    return frozenset(forms)
+    # A place's own name is no adjective, even when it looks like one (السعودية, سورية, دبي).
+    return frozenset(forms - places)
 
 
 def _shouted(surfaces: list[str]) -> bool:

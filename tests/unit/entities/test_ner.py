@@ -238,6 +238,7 @@ def test_nationality_adjectives_come_from_the_knowledge_base_countries() -> None
     adjectives = nationality_adjectives(load_entities())
     assert {"اللبناني", "الفرنسيه", "المصري", "روسي", "الامريكي"} <= adjectives
     assert "حزب" not in adjectives and "الله" not in adjectives
+    assert "السعوديه" not in adjectives and "سوريه" not in adjectives  # places, though they look like adjectives
     # An organisation the recogniser reads with the adjective after it is named without it.
     text = "وقالت شركة كورتيلا الفرنسية إن المحادثات ستستمر."
     names = [m.text for e in link_entities(text, language="ar") if e.type is EntityType.ORG for m in e.mentions]
@@ -279,3 +280,11 @@ def test_an_arabic_person_name_takes_in_the_given_name_before_it() -> None:
 def test_an_arabic_person_name_ends_before_a_preposition_with_the_article() -> None:
     words = ["عايشه", "بنت", "ابي", "بكر", "بالقصاص", "للحكومه"]
     assert _without_preposition_tail([(0, 5, "PER"), (4, 6, "ORG")], words) == [(0, 4, "PER"), (4, 6, "ORG")]
+
+
+def test_a_nationality_adjective_alone_is_no_name() -> None:
+    recogniser = load_linker().recogniser
+    assert recogniser is not None
+    words = ["قال", "السويسري", "ان", "كورتيلا", "السويسري"]
+    assert not recogniser._not_nationality((1, 2, "PER"), words)
+    assert recogniser._not_nationality((3, 5, "PER"), words) and recogniser._not_nationality((3, 4, "ORG"), words)
