@@ -136,26 +136,29 @@ def page_language(tokens: Sequence[Sequence[str]]) -> str | None:
 
 
 # Scripts told apart for script mixing (`Partager شارك`); letters of other scripts count as one more script.
-# One pattern with a named group per script: a single scan of the line counts every script's characters.
+_SCRIPT_CLASSES = {
+    "latin": r"A-Za-z\u00c0-\u024f\u1e00-\u1eff",
+    "arabic": r"\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
+    "cyrillic": r"\u0400-\u052f",
+    "greek": r"\u0370-\u03ff",
+    "hebrew": r"\u0590-\u05ff",
+    "indic": r"\u0900-\u0dff",
+    "cjk": r"\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af",
+}
+# One pattern with a named group per script, a run of one script spanning the single spaces between its words:
+# a single scan of the line counts every script's characters with few matches.
 _SCRIPT_RUNS = re.compile(
-    r"(?P<latin>[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+)"
-    r"|(?P<arabic>[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]+)"
-    r"|(?P<cyrillic>[\u0400-\u052f]+)"
-    r"|(?P<greek>[\u0370-\u03ff]+)"
-    r"|(?P<hebrew>[\u0590-\u05ff]+)"
-    r"|(?P<indic>[\u0900-\u0dff]+)"
-    r"|(?P<cjk>[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+)"
+    "|".join(rf"(?P<{name}>[{chars}]+(?: [{chars}]+)*)" for name, chars in _SCRIPT_CLASSES.items())
 )
-_LETTERS = re.compile(r"[^\W\d_]+")
+_OTHER_LETTER = re.compile(rf"[^\W\d_{''.join(_SCRIPT_CLASSES.values())}]")
 
 
 def _scripts(line: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for run in _SCRIPT_RUNS.finditer(line):
         name = run.lastgroup or ""
-        counts[name] = counts.get(name, 0) + run.end() - run.start()
-    other = sum(map(len, _LETTERS.findall(line))) - sum(counts.values())
-    if other > 0:
+        counts[name] = counts.get(name, 0) + run.end() - run.start() - run.group().count(" ")
+    if other := len(_OTHER_LETTER.findall(line)):
         counts["other"] = other
     return counts
 
