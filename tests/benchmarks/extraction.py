@@ -115,22 +115,31 @@ def cross_validated(dumps: dict[str, str], urls: dict[str, str], truth: dict[str
 
 
 def text_cost() -> None:
-    """Milliseconds per article on scraped-text articles (the repository's text fixtures and the demo sample)."""
+    """CPU milliseconds per article on scraped-text articles: the demo sample, and the repository's text fixtures
+    with the sample (median over many runs of each article; time.process_time, so other work on the machine
+    counts less than in wall time)."""
+    sample = (REPO_ROOT / "services" / "demo" / "sample.ar.txt").read_text(encoding="utf-8")
     texts = [json.loads(path.read_text(encoding="utf-8"))["raw"]["text"]
              for path in sorted((REPO_ROOT / "tests" / "fixtures" / "cleaner" / "text").glob("*.json"))]  # fmt: skip
-    texts.append((REPO_ROOT / "services" / "demo" / "sample.ar.txt").read_text(encoding="utf-8"))
-    rounds = 30
+    texts.append(sample)
     cleaners = (("previous text cleaner", previous_text_body), ("newswire clean_article", newswire_text_body))
     for name, extract in cleaners:
-        timings = []
-        for text in texts:
-            started = time.perf_counter()
-            for _ in range(rounds):
-                extract(text, "")
-            timings.append((time.perf_counter() - started) / rounds * 1000)
-        timings.sort()
-        print(f"scraped-text articles ({len(texts)}, {sum(map(len, texts)) // len(texts)} chars on average), {name}: "
-              f"median {timings[len(timings) // 2]:.2f} ms, max {timings[-1]:.2f} ms per article")  # fmt: skip
+        medians = sorted(_median_cpu_ms(extract, text) for text in texts)
+        print(f"demo sample ({len(sample)} chars), {name}: median {_median_cpu_ms(extract, sample, 500):.2f} ms CPU; "
+              f"scraped-text articles ({len(texts)}, {sum(map(len, texts)) // len(texts)} chars on average): median "
+              f"{medians[len(medians) // 2]:.2f} ms, max {medians[-1]:.2f} ms CPU per article")  # fmt: skip
+    print(f"load average: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+
+
+def _median_cpu_ms(extract: Callable[[str, str], str], text: str, runs: int = 100) -> float:
+    extract(text, "")
+    timings = []
+    for _ in range(runs):
+        started = time.process_time()
+        extract(text, "")
+        timings.append(time.process_time() - started)
+    timings.sort()
+    return timings[len(timings) // 2] * 1000
 
 
 def run_text(pages: dict[str, str], urls: dict[str, str], truth: dict[str, str]) -> None:
