@@ -184,3 +184,29 @@ def test_the_stop_words_are_what_the_build_makes_from_the_recorded_jusText() -> 
     recorded = json.loads(committed)["sources"]
     assert recorded == {"jusText": metadata.version("jusText")}, "stopwords.json was built from another jusText"
     assert build_line_model.render_stop_words(build_line_model.build_stop_words()) == committed
+
+
+def test_script_counts_cover_words_across_spaces_and_other_scripts() -> None:
+    from newswire.cleaner.lines import _scripts
+
+    assert _scripts("Partager شارك") == {"latin": 8, "arabic": 4}
+    assert _scripts("Hello, world 2024 — again") == {"latin": 15}
+    assert _scripts("Hello გამარჯობა") == {"latin": 5, "other": 9}
+    assert _scripts("123 ...") == {}
+
+
+def test_the_learned_vocabulary_weighs_furniture_words_below_reporting_words() -> None:
+    vocabulary = line_model().vocabulary
+    for furniture in ("subscribe", "newsletter", "cookies", "privacy", "reply"):
+        for reporting in ("said", "according"):
+            assert vocabulary[furniture] < 0 < vocabulary[reporting], (furniture, reporting)
+    # Only words seen on several pages: no page's own numbers.
+    assert not any(word.isdigit() for word in vocabulary)
+
+
+def test_a_caption_credit_is_read_only_after_a_separator() -> None:
+    from newswire.cleaner.debris import caption_of_line
+
+    line = "Crowds gather in the main square on Sunday (Photo: AFP)"
+    assert caption_of_line(line) == (line, "AFP")
+    assert caption_of_line("Crowds gather in the main square on Sunday, Photo AFP") is None
