@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import NamedTuple
 
-from newswire.enricher.entities.kb import Lexicon
+from newswire.enricher.entities.kb import Lexicon, load_common_words
 from newswire.enricher.entities.normalize import alias_key, is_arabic
 from newswire.schemas.articles import EntityType
 
-TOKEN_RE = re.compile(r"\w+(?:[-']\w+)*")
+TOKEN_RE = re.compile(r"\w+(?:[-'&]\w+)*")
 # Between two words of one name there is only a space; punctuation or a line break ends the name.
 _SENTENCE_BREAK = re.compile(r"[.!?:;؛؟\"«»“”()\n،,]")
 ARABIC_WINDOW = 10
 _LATIN_CONNECTORS = frozenset(
     {"von", "van", "der", "den", "de", "da", "di", "du", "del", "bin", "ben", "al", "el", "le", "am", "of", "for"}
 )
+_SENTENCE_END_GAP = re.compile(r"[.!?\n]")
 # Capitalised only because they open a sentence or a noun phrase: never the first word of a name.
 _LATIN_OPENERS = frozenset(
     [
@@ -91,6 +93,9 @@ ORG_HEADS = frozenset(
         "corp",
         "inc",
         "ltd",
+        "co",
+        "llc",
+        "plc",
         "army",
         "committee",
         "foundation",
@@ -206,18 +211,32 @@ class CueFinder:
         self.latin_cues = {alias_key(word).rstrip(".") for word in lexicon.latin_cues}
         self.name_verbs = {alias_key(word) for word in lexicon.latin_name_verbs}
         self.given_names = {alias_key(word) for word in lexicon.given_names}
+        self.common_english = load_common_words()
 
     def find(
-        self, norm: str, original: str, tokens: list[Token], covered: list[bool], person_at: list[bool]
+        self,
+        norm: str,
+        original: str,
+        tokens: list[Token],
+        covered: list[bool],
+        person_at: list[bool],
+        offsets: list[int] | None = None,
     ) -> list[CueFind]:
-        """Names found in the text; `covered[i]` marks tokens already linked, `person_at[i]` linked people."""
+        """Names found in the text; `covered[i]` marks tokens already linked, `person_at[i]` linked people.
+        `offsets` maps `norm` back to `original` when normalising dropped characters."""
         finds: list[CueFind] = []
         finds.extend(self._arabic(norm, tokens, covered, person_at))
-        finds.extend(self._latin(norm, original, tokens, covered))
+        # The original characters at the normalised text's positions: capitals, and line breaks (which the
+        # normalised text writes as spaces) that end a name.
+        aligned = original if offsets is None else "".join([original[offset] for offset in offsets])
+        finds.extend(self._latin(norm, aligned, tokens, covered))
         return finds
 
-    def _gap_breaks(self, norm: str, left: Token, right: Token) -> bool:
-        return bool(_SENTENCE_BREAK.search(norm, left.end, right.start)) or right.start - left.end > 2
+    def _gap_breaks(self, norm: str, left: Token, right: Token, aligned: str | None = None) -> bool:
+        """Whether the text between two tokens ends a name: punctuation, a line break, or more than two characters."""
+        if right.start - left.end > 2 or _SENTENCE_BREAK.search(norm, left.end, right.start):
+            return True
+        return aligned is not None and "\n" in aligned[left.end : right.start]
 
     def _arabic_name_word(self, token: Token) -> bool:
         word = token.norm
@@ -257,14 +276,17 @@ class CueFinder:
         return finds
 
     def _latin(self, norm: str, original: str, tokens: list[Token], covered: list[bool]) -> list[CueFind]:
+        openers = self._sentence_openers(norm, original, tokens)
         finds = []
         runs: list[list[int]] = []
         closed = True
         for i, token in enumerate(tokens):
             word = original[token.start : token.end]
             capitalised = word[:1].isupper()  # Arabic letters have no case, so this is Latin or Cyrillic
-            joinable = not closed and runs[-1][-1] == i - 1 and not self._gap_breaks(norm, tokens[i - 1], token)
-            if capitalised and not joinable and token.norm in _LATIN_OPENERS:
+            joinable = (
+                not closed and runs[-1][-1] == i - 1 and not self._gap_breaks(norm, tokens[i - 1], token, original)
+            )
+            if capitalised and not joinable and (token.norm in _LATIN_OPENERS or (i in openers and not covered[i])):
                 closed = True
                 continue
             if capitalised or (token.norm in _LATIN_CONNECTORS and joinable):
@@ -283,6 +305,28 @@ class CueFinder:
                 finds.extend(self._classify_latin_run(norm, original, tokens, covered, run))
         return finds
 
+    def _sentence_openers(self, norm: str, original: str, tokens: list[Token]) -> set[int]:
+        """Tokens that a sentence's start alone capitalised: the first word of a sentence when it is a frequent
+        English word that the article never writes with a capital elsewhere ("Former", "One", "Moreover")."""
+        if not tokens:
+            return set()
+        token_starts = [token.start for token in tokens]
+        starts = {0} | {bisect_left(token_starts, match.end()) for match in _SENTENCE_END_GAP.finditer(original)}
+        candidates = {
+            i: tokens[i].norm
+            for i in starts
+            if i < len(tokens) and tokens[i].norm in self.common_english and tokens[i].norm not in self.given_names
+        }
+        if not candidates:
+            return set()
+        words = set(candidates.values())
+        inside = {
+            token.norm
+            for i, token in enumerate(tokens)
+            if token.norm in words and i not in starts and original[token.start : token.start + 1].isupper()
+        }
+        return {i for i, word in candidates.items() if word not in inside}
+
     def _classify_latin_run(
         self, norm: str, original: str, tokens: list[Token], covered: list[bool], run: list[int]
     ) -> list[CueFind]:
@@ -300,7 +344,7 @@ class CueFinder:
             after < len(tokens)
             and tokens[after].norm in {"province", "region", "district", "county"}
             and not any(covered[k] for k in run)
-        ) and not self._gap_breaks(norm, last, tokens[after]):
+        ) and not self._gap_breaks(norm, last, tokens[after], original):
             return [CueFind(first.start, last.end, EntityType.LOC)]
         # People: split the run at linked words and title words, keep parts of 2-4 words.
         finds = []

@@ -24,7 +24,7 @@ from newswire.schemas.articles import EntityType
 # no sentence.
 _ABBREVIATIONS = "mr|mrs|ms|dr|prof|sen|rep|gov|gen|col|lt|sgt|capt|maj|st|jr|sr|corp|inc|ltd|co|mt|ft"
 TOKEN_RE = re.compile(
-    rf"(?:[^\W\d_]\.){{2,}}|(?<!\w)(?:{_ABBREVIATIONS})\.|(?<!\w)(?:qu|[ldjmnstc])'(?=\w)|'s\b|\w+(?:-\w+)*|\S"
+    rf"(?:[^\W\d_]\.){{2,}}|(?<!\w)(?:{_ABBREVIATIONS})\.|(?<!\w)(?:qu|[ldjmnstc])'(?=\w)|'s\b|\w+(?:[-&]\w+)*|\S"
 )
 # Arabic proclitics, longest first: conjunction (و ف), preposition (ب ل ك), article (ال); ل + ال is written لل.
 _PROCLITICS = tuple(

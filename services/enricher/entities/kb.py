@@ -69,3 +69,18 @@ def load_lexicon() -> Lexicon:
         latin_name_verbs=frozenset(document["latin_name_verbs"]),
         given_names=frozenset(document["given_names"]),
     )
+
+
+COMMON_WORDS_FILE = "common-words-en.txt"
+
+
+@cache
+def load_common_words() -> frozenset[str]:
+    """The most frequent English words, lower-cased (data/common-words-en.txt, from `build_common_words.py`)."""
+    path = DATA_DIR / COMMON_WORDS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{COMMON_WORDS_FILE} is missing from {path.parent}; rebuild it with"
+            " `python -m newswire.enricher.entities.build_common_words`"
+        )
+    return frozenset(path.read_text(encoding="utf-8").split())

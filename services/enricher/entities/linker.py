@@ -96,7 +96,7 @@ class EntityLinker:
         if names is not None:
             self._drop_unconfirmed_places(found, norm, recognised)
         covered, person_at = self._coverage(tokens, found)
-        for cue in self.cues.find(norm, body, tokens, covered, person_at):
+        for cue in self.cues.find(norm, body, tokens, covered, person_at, offsets):
             if names is None or self._confirmed(cue.start, cue.end, norm, recognised):
                 self._add_cue_find(found, cue.type, norm, body, offsets, cue.start, cue.end)
         if names is not None:
@@ -328,7 +328,9 @@ class EntityLinker:
                 self._add(found, best.id, best.type, best.name, best, (start, end))
                 return
         words = norm[start:end].split()
-        if name.type is EntityType.PERSON and len(words) == 1:
+        # A surname alone is the person named in full: also when the tagger read it as a place or an organisation
+        # ("Claure" after "Marcelo Claure"); a name the knowledge base knows does not come here.
+        if len(words) == 1 and (name.type is EntityType.PERSON or not is_arabic(words[0])):
             person = self._person_with_surname(found, norm, words[0])
             if person is not None:
                 person.mentions.append((start, end))
@@ -344,12 +346,14 @@ class EntityLinker:
     @staticmethod
     def _person_with_surname(found: dict[str, FoundEntity], norm: str, word: str) -> FoundEntity | None:
         """The person already found whose full name, as written here, ends with `word`."""
+        size = len(word)
         for entry in found.values():
             if entry.type is not EntityType.PERSON:
                 continue
             for m_start, m_end in entry.mentions:
-                words = norm[m_start:m_end].split()
-                if len(words) >= 2 and words[-1] == word:
+                # The mention's last word is `word` and another word comes before it (compared in place).
+                cut = m_end - size - 1
+                if cut > m_start and norm[cut] == " " and norm.startswith(word, cut + 1) and norm[m_start:cut].strip():
                     return entry
         return None
 

@@ -60,6 +60,21 @@ def _case_rule(alias: str) -> CaseRule:
     return CaseRule.CAPITALISED
 
 
+def _compound_end(original: str, start: int) -> bool:
+    """Whether a Latin-script word at `start` ends a compound name: after "&" joined to a capital ("T" in "AT&T")
+    or after a hyphen joined to a single letter or to digits ("Mobile" in "T-Mobile", "16" in "F-16"); "US-China",
+    two names joined, is not one."""
+    if start < 2 or original[start - 1] not in "-&":
+        return False
+    before = start - 1
+    while before > 0 and original[before - 1].isalnum():
+        before -= 1
+    joined = original[before : start - 1]
+    if original[start - 1] == "&":
+        return joined[-1:].isupper()
+    return len(joined) == 1 or joined.isdigit()
+
+
 def _is_word_char(ch: str) -> bool:
     return ch.isalnum()
 
@@ -132,9 +147,11 @@ class AliasMatcher:
             return prefix in BARE_PREFIXES
         if prefix:
             return False
+        o_start = offsets[start] if offsets else start
+        if _compound_end(original, o_start):
+            return False
         if ref.case is CaseRule.ANY:
             return True
-        o_start = offsets[start] if offsets else start
         o_end = offsets[end - 1] + 1 if offsets else end
         written = original[o_start:o_end]
         if ref.case is CaseRule.EXACT:

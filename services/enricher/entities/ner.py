@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newswire.enricher.entities.crf import TAGS, LinearChainCRF
+from newswire.enricher.entities.cues import LOC_HEADS, ORG_HEADS
 from newswire.enricher.entities.features import (
     SENTENCE_END,
     TOKEN_RE,
@@ -24,7 +25,7 @@ from newswire.enricher.entities.features import (
     FeatureExtractor,
     split_proclitics,
 )
-from newswire.enricher.entities.kb import DATA_DIR, KnownEntity, Lexicon
+from newswire.enricher.entities.kb import DATA_DIR, KnownEntity, Lexicon, load_common_words
 from newswire.enricher.entities.matcher import ARTICLE, AliasMatcher, Span
 from newswire.enricher.entities.normalize import alias_key, is_arabic
 from newswire.schemas.articles import EntityType
@@ -75,6 +76,7 @@ class NamedEntityRecogniser:
     def __init__(self, features: FeatureExtractor, models: dict[str, Path]) -> None:
         self.features = features
         self.nationalities = nationality_adjectives(features.entities)
+        self.common_english = load_common_words()
         self.models: dict[str, LinearChainCRF] = {}
         self.word_scores: dict[str, Callable[[str], bytes]] = {}
         for script, path in models.items():
@@ -95,6 +97,41 @@ class NamedEntityRecogniser:
         """Whether a name is more than a nationality adjective alone ("السويسري", "البريطانية")."""
         first, last, _ = run
         return last - first > 1 or _word_key(words[first]) not in self.nationalities
+
+    def _without_openers(
+        self, runs: list[tuple[int, int, str]], words: list[str], surfaces: list[str], kb: list[str], firsts: set[int]
+    ) -> list[tuple[int, int, str]]:
+        """English names without what only a sentence's start capitalised. Numbers are no part of a name ("18
+        Northern"); a sentence's first word is not when it is a frequent English word that the knowledge base does
+        not match and that the article writes with a capital nowhere else ("Moreover", "Benchmark", "One Napa
+        County"); a name made only of weekdays and months is none ("Tuesday")."""
+        candidates = {words[index] for index in firsts if words[index] in self.common_english}
+        capitalised_inside = {
+            words[index]
+            for index, surface in enumerate(surfaces)
+            if words[index] in candidates and index not in firsts and surface[:1].isupper()
+        }
+        out = []
+        for first, last, label in runs:
+            if _is_arabic_char(words[first][0]):
+                out.append((first, last, label))
+                continue
+            opens_sentence = first in firsts
+            while first < last and words[first].isdigit():
+                first += 1
+            if (
+                opens_sentence
+                and first < last
+                # "Will Smith", "Chris Tang": many given names are English words too.
+                and (label != "PER" or last - first == 1)
+                and words[first] in self.common_english
+                and not kb[first]
+                and words[first] not in capitalised_inside
+            ):
+                first += 1
+            if first < last and not all(words[index] in self.features.calendar for index in range(first, last)):
+                out.append((first, last, label))
+        return out
 
     def _with_first_name(self, runs: list[tuple[int, int, str]], words: list[str]) -> list[tuple[int, int, str]]:
         """An Arabic person's name with the given name just before it that the tagger left out."""
@@ -155,7 +192,8 @@ class NamedEntityRecogniser:
         else:
             surfaces = [original[offsets[start] : offsets[end - 1] + 1] for start, end in spans]
         kb = self.features.kb_tags_at(starts, ends, kb_spans)
-        runs = _runs(self._labels(self._chunks(norm, original, offsets, starts, ends, surfaces), surfaces, kb))
+        sentences = self._sentences(norm, original, offsets, starts, ends)
+        runs = _runs(self._labels(self._chunks(sentences, norm, starts, surfaces), surfaces, kb))
         if not runs:
             return []
         words = [norm[start:end] for start, end in spans]
@@ -165,6 +203,14 @@ class NamedEntityRecogniser:
         runs = self._with_first_name(_without_preposition_tail(runs, words), words)
         if capitalised_names:
             runs = capitalised_parts(runs, words, surfaces)
+            firsts = set()
+            for first, last in sentences:
+                # The sentence's first word, after any quotation mark or bracket: "“Moreover", "(Graphic".
+                while first < last - 1 and not words[first][0].isalnum():
+                    first += 1
+                firsts.add(first)
+            runs = self._without_openers(runs, words, surfaces, kb, firsts)
+            runs = [_typed_by_head(run, words) for run in runs]
         runs = _consistent(runs, words, surfaces)
         vocabulary = set(words)
         return [_name(norm, starts[first], ends[last - 1], label, vocabulary) for first, last, label in runs]
@@ -191,21 +237,15 @@ class NamedEntityRecogniser:
             tags[np.concatenate(positions)] = model.decode_tags(np.concatenate(emissions), sentences)
         return tags
 
-    @classmethod
+    @staticmethod
     def _chunks(
-        cls,
-        norm: str,
-        original: str,
-        offsets: list[int] | None,
-        starts: list[int],
-        ends: list[int],
-        surfaces: list[str],
+        sentences: list[tuple[int, int]], norm: str, starts: list[int], surfaces: list[str]
     ) -> list[tuple[str, int, int, list[int]]]:
         """Runs of consecutive sentences in one script: (model, first token, last token + 1, sentence starts
         relative to the first token). Model "" marks a Latin-script line in capitals (a headline, a dateline),
         where capitals tell nothing: it is left to the knowledge base and to names recognised elsewhere."""
         chunks: list[tuple[str, int, int, list[int]]] = []
-        for first, last in cls._sentences(norm, original, offsets, starts, ends):
+        for first, last in sentences:
             arabic = sum(1 for start in starts[first:last] if "\u0600" <= norm[start] <= "\u06ff")
             script = "ar" if arabic * 2 > last - first else "latin"
             if script == "latin" and _shouted(surfaces[first:last]):
@@ -246,6 +286,7 @@ class NamedEntityRecogniser:
 def _consistent(runs: list[tuple[int, int, str]], words: list[str], surfaces: list[str]) -> list[tuple[int, int, str]]:
     """Tag every other occurrence of a recognised name, with the type most of its occurrences got."""
     keys = [_word_key(word) for word in words]
+    runs = _coordinations_split(runs, keys)
     votes: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
     for first, last, label in runs:
         votes[tuple(keys[first:last])][label] += 1
@@ -253,23 +294,89 @@ def _consistent(runs: list[tuple[int, int, str]], words: list[str], surfaces: li
     for name in sorted(votes, key=len, reverse=True):
         by_first[name[0]].append(name)
     taken = bytearray(len(words))
-    for first, last, _ in runs:
+    # The run each token is in (-1: none); a run of the tagger may give way to a longer name (below).
+    owner = [-1] * len(words)
+    for number, (first, last, _) in enumerate(runs):
         taken[first:last] = b"\x01" * (last - first)
-    extra = []
+        owner[first:last] = [number] * (last - first)
+    extra: list[tuple[int, int, str]] = []
+    replaced: set[int] = set()
     for index, key in enumerate(keys):
         if key not in by_first or taken[index]:
             continue
+        latin = not _is_arabic_char(words[index][0])
         # A capital letter is what makes a Latin-script word a name ("Bush" and "bush").
-        if not _is_arabic_char(words[index][0]) and not surfaces[index][:1].isupper():
+        if latin and not surfaces[index][:1].isupper():
             continue
         for name in by_first[key]:
             end = index + len(name)
-            if tuple(keys[index:end]) == name and not any(taken[index:end]):
+            if tuple(keys[index:end]) != name:
+                continue
+            inner = _runs_inside(runs, owner, index, end) if latin else None
+            if not any(taken[index:end]) or inner:
+                # In Latin script the longer name also takes in shorter runs of the tagger inside it: "Real
+                # Madrid" recognised once is "Real Madrid" where only "Madrid" was tagged.
+                replaced.update(inner or ())
                 extra.append((index, end, ""))
                 taken[index:end] = b"\x01" * len(name)
+                owner[index:end] = [-2] * len(name)
                 break
+    runs = [run for number, run in enumerate(runs) if number not in replaced]
     merged = sorted(runs + extra)
     return [(first, last, votes[tuple(keys[first:last])].most_common(1)[0][0]) for first, last, _ in merged]
+
+
+def _typed_by_head(run: tuple[int, int, str], words: list[str]) -> tuple[int, int, str]:
+    """An English name of two words or more takes the type of its head word, as the cue finder types names: "Sierra
+    Nevada Corp." is an organisation, "Napa County" a place, whatever the tagger said."""
+    first, last, _ = run
+    if last - first < 2 or _is_arabic_char(words[first][0]):
+        return run
+    head = words[last - 1].rstrip(".")
+    if head in ORG_HEADS:
+        return first, last, "ORG"
+    if head in LOC_HEADS:
+        return first, last, "LOC"
+    return run
+
+
+def _coordinations_split(runs: list[tuple[int, int, str]], keys: list[str]) -> list[tuple[int, int, str]]:
+    """Cut a Latin-script run at "and" or "&" when the words on each side are a name the tagger found on its own
+    elsewhere in the article: "Real Madrid and Manchester United" is two clubs when each is named alone too, while
+    "Securities and Exchange Commission" stays one name."""
+    alone = {tuple(keys[first:last]) for first, last, _ in runs}
+    parts = []
+    for first, last, label in runs:
+        cut = next(
+            (
+                index
+                for index in range(first + 1, last - 1)
+                if keys[index] in ("and", "&")
+                and not _is_arabic_char(keys[first][0])
+                and tuple(keys[first:index]) in alone
+                and tuple(keys[index + 1 : last]) in alone
+            ),
+            None,
+        )
+        if cut is None:
+            parts.append((first, last, label))
+        else:
+            parts += [(first, cut, label), (cut + 1, last, label)]
+    return parts
+
+
+def _runs_inside(runs: list[tuple[int, int, str]], owner: list[int], first: int, last: int) -> set[int]:
+    """The tagger's runs that lie wholly inside tokens first..last - 1 and cover every taken token there; empty
+    when a token there belongs to a run reaching outside or to a name already placed."""
+    inner = set()
+    for index in range(first, last):
+        number = owner[index]
+        if number == -1:
+            continue
+        if number < 0 or runs[number][0] < first or runs[number][1] > last:
+            return set()
+        inner.add(number)
+    return inner
 
 
 def _without_head(run: tuple[int, int, str], words: list[str]) -> tuple[int, int, str]:
