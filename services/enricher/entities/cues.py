@@ -312,10 +312,16 @@ class CueFinder:
             return set()
         token_starts = [token.start for token in tokens]
         starts = {0} | {bisect_left(token_starts, match.end()) for match in _SENTENCE_END_GAP.finditer(original)}
+        # Only an opener followed by another capitalised word could start a name here (this finder's names have
+        # two words at least); the openers of _LATIN_OPENERS are dropped anyway.
         candidates = {
             i: tokens[i].norm
             for i in starts
-            if i < len(tokens) and tokens[i].norm in self.common_english and tokens[i].norm not in self.given_names
+            if i + 1 < len(tokens)
+            and original[tokens[i + 1].start : tokens[i + 1].start + 1].isupper()
+            and tokens[i].norm in self.common_english
+            and tokens[i].norm not in _LATIN_OPENERS
+            and tokens[i].norm not in self.given_names
         }
         if not candidates:
             return set()

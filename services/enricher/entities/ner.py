@@ -105,13 +105,8 @@ class NamedEntityRecogniser:
         Northern"); a sentence's first word is not when it is a frequent English word that the knowledge base does
         not match and that the article writes with a capital nowhere else ("Moreover", "Benchmark", "One Napa
         County"); a name made only of weekdays and months is none ("Tuesday")."""
-        candidates = {words[index] for index in firsts if words[index] in self.common_english}
-        capitalised_inside = {
-            words[index]
-            for index, surface in enumerate(surfaces)
-            if words[index] in candidates and index not in firsts and surface[:1].isupper()
-        }
-        out = []
+        out: list[tuple[int, int, str]] = []
+        suspects: list[tuple[int, int, int, str]] = []  # (position in out, first, last, label) to check below
         for first, last, label in runs:
             if _is_arabic_char(words[first][0]):
                 out.append((first, last, label))
@@ -119,19 +114,37 @@ class NamedEntityRecogniser:
             opens_sentence = first in firsts
             while first < last and words[first].isdigit():
                 first += 1
+            calendar = self.features.calendar
+            if first == last or (words[first] in calendar and all(word in calendar for word in words[first:last])):
+                continue
             if (
                 opens_sentence
-                and first < last
                 # "Will Smith", "Chris Tang": many given names are English words too.
                 and (label != "PER" or last - first == 1)
                 and words[first] in self.common_english
                 and not kb[first]
-                and words[first] not in capitalised_inside
             ):
-                first += 1
-            if first < last and not all(words[index] in self.features.calendar for index in range(first, last)):
-                out.append((first, last, label))
-        return out
+                suspects.append((len(out), first, last, label))
+            out.append((first, last, label))
+        if not suspects:
+            return out
+        # A suspect opener stays a name when the article writes it with a capital elsewhere ("Apple said ...
+        # shares of Apple").
+        wanted = {words[first] for _, first, _, _ in suspects}
+        capitalised_inside = {
+            words[index]
+            for index, surface in enumerate(surfaces)
+            if words[index] in wanted and index not in firsts and surface[:1].isupper()
+        }
+        dropped = set()
+        for position, first, last, label in suspects:
+            if words[first] in capitalised_inside:
+                continue
+            if last - first == 1:
+                dropped.add(position)
+            else:
+                out[position] = (first + 1, last, label)
+        return [run for position, run in enumerate(out) if position not in dropped]
 
     def _with_first_name(self, runs: list[tuple[int, int, str]], words: list[str]) -> list[tuple[int, int, str]]:
         """An Arabic person's name with the given name just before it that the tagger left out."""
