@@ -114,6 +114,60 @@ def cross_validated(dumps: dict[str, str], urls: dict[str, str], truth: dict[str
     return predicted
 
 
+def nested_cross_validated(
+    dumps: dict[str, str], urls: dict[str, str], truth: dict[str, str], candidates: tuple[int, ...] = (4, 6, 9)
+) -> dict[str, str]:
+    """The honest figure for choosing the vocabulary's minimum pages per word by cross-validation: for each outer
+    fold, every candidate is scored by 4-fold cross-validation on the other folds only, and a model with the best
+    one (ties: the lower) trained on them cleans the outer fold."""
+    corpus = build_line_model.Corpus(BENCHMARK_DIR)
+    text_ids = corpus.add_text_pages()
+    shipped_minimum = build_line_model._VOCABULARY_MIN_PAGES
+    folds = range(build_line_model._FOLDS)
+    predicted: dict[str, str] = {}
+    try:
+        for outer in folds:
+            rest = [page_id for page_id in corpus.ids if build_line_model.page_fold(page_id) != outer]
+            inner_f1 = {}
+            for minimum in candidates:
+                build_line_model._VOCABULARY_MIN_PAGES = minimum
+                inner: dict[str, str] = {}
+                for fold in folds:
+                    if fold != outer:
+                        held = [page_id for page_id in truth if build_line_model.page_fold(page_id) == fold]
+                        train_ids = [page_id for page_id in rest if build_line_model.page_fold(page_id) != fold]
+                        inner.update(_cleaned_by_model(corpus, train_ids + text_ids, held, dumps, urls))
+                inner_f1[minimum] = score(inner, {page_id: truth[page_id] for page_id in inner})[2]
+            best = max(candidates, key=lambda minimum: (round(inner_f1[minimum], 4), -minimum))
+            build_line_model._VOCABULARY_MIN_PAGES = best
+            held = [page_id for page_id in truth if build_line_model.page_fold(page_id) == outer]
+            predicted.update(_cleaned_by_model(corpus, rest + text_ids, held, dumps, urls))
+            choices = ", ".join(f"{minimum}: {f1:.4f}" for minimum, f1 in inner_f1.items())
+            print(f"  outer fold {outer}: inner 4-fold F1 by minimum pages {{{choices}}} -> {best}", flush=True)
+    finally:
+        build_line_model._VOCABULARY_MIN_PAGES = shipped_minimum
+    return predicted
+
+
+def _cleaned_by_model(
+    corpus: build_line_model.Corpus, train_ids: list[str], clean_ids: list[str], dumps: dict[str, str],
+    urls: dict[str, str],
+) -> dict[str, str]:
+    """The pages `clean_ids` cleaned with a line model trained on `train_ids` (the shipped recipe)."""
+    model = build_line_model.train(corpus, train_ids)
+    shipped_path = lines.MODEL_PATH
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.json"
+        path.write_text(json.dumps(build_line_model.model_document(model, "cross-validation")), encoding="utf-8")
+        lines.MODEL_PATH = path
+        lines.line_model.cache_clear()
+        try:
+            return {page_id: newswire_text_body(dumps[page_id], urls[page_id]) for page_id in clean_ids}
+        finally:
+            lines.MODEL_PATH = shipped_path
+            lines.line_model.cache_clear()
+
+
 def text_cost() -> None:
     """CPU milliseconds per article on scraped-text articles: the demo sample, and the repository's text fixtures
     with the sample (median over many runs of each article; time.process_time, so other work on the machine
@@ -167,6 +221,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compare-settings", action="store_true", help="also score trafilatura setting variants")
     parser.add_argument("--text", action="store_true", help="also score the pages sent as a text dump")
+    parser.add_argument(
+        "--nested", action="store_true", help="with --text: nested cross-validation of the vocabulary threshold"
+    )
     args = parser.parse_args()
     if not (BENCHMARK_DIR / "ground-truth.json").exists():
         sys.exit(f"the article-extraction benchmark is not at {BENCHMARK_DIR.resolve()} "
@@ -181,6 +238,7 @@ def main() -> None:
         for page_id in ground_truth
     }
     flags = (" --compare-settings" if args.compare_settings else "") + (" --text" if args.text else "")
+    flags += " --nested" if args.nested else ""
     print(f"command: .venv/bin/python tests/benchmarks/extraction.py{flags}")
     print(f"date: {datetime.now(UTC):%Y-%m-%d}  machine: {platform.machine()}, {platform.python_version()}, "
           f"trafilatura {trafilatura.__version__}  pages: {len(pages)}")  # fmt: skip
@@ -189,6 +247,12 @@ def main() -> None:
         pages, urls, truth)  # fmt: skip
     if args.text:
         run_text(pages, urls, truth)
+    if args.text and args.nested:
+        dumps = {page_id: html_to_text_dump(html) for page_id, html in pages.items()}
+        predicted = nested_cross_validated(dumps, urls, truth)
+        precision, recall, f1 = score(predicted, truth)
+        print(f"{'text dump: clean_article, nested 5-fold (threshold chosen inside)':<58} P {precision:.4f}  "
+              f"R {recall:.4f}  F1 {f1:.4f}")  # fmt: skip
     if args.compare_settings:
         for name, settings in SETTINGS.items():
             run(f"trafilatura.extract ({name})",
