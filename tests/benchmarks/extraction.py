@@ -97,20 +97,10 @@ def cross_validated(dumps: dict[str, str], urls: dict[str, str], truth: dict[str
     corpus = build_line_model.Corpus(BENCHMARK_DIR)
     text_ids = corpus.add_text_pages()
     predicted: dict[str, str] = {}
-    shipped_path = lines.MODEL_PATH
-    with tempfile.TemporaryDirectory() as folder:
-        for fold in range(build_line_model._FOLDS):
-            held = [page_id for page_id in truth if build_line_model.page_fold(page_id) == fold]
-            rest = [page_id for page_id in corpus.ids if build_line_model.page_fold(page_id) != fold]
-            model = build_line_model.train(corpus, rest + text_ids)
-            path = Path(folder) / f"fold{fold}.json"
-            path.write_text(json.dumps(build_line_model.model_document(model, f"fold {fold}")), encoding="utf-8")
-            lines.MODEL_PATH = path
-            lines.line_model.cache_clear()
-            for page_id in held:
-                predicted[page_id] = newswire_text_body(dumps[page_id], urls[page_id])
-    lines.MODEL_PATH = shipped_path
-    lines.line_model.cache_clear()
+    for fold in range(build_line_model._FOLDS):
+        held = [page_id for page_id in truth if build_line_model.page_fold(page_id) == fold]
+        rest = [page_id for page_id in corpus.ids if build_line_model.page_fold(page_id) != fold]
+        predicted.update(_cleaned_by_model(corpus, rest + text_ids, held, dumps, urls))
     return predicted
 
 
