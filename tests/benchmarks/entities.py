@@ -20,7 +20,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-SHARED = ROOT.parent / "shared"
+from tests.benchmarks.workbench import WORKBENCH as SHARED  # noqa: E402
+
 SAMPLES = SHARED / "samples"
 AEB = SHARED / "benchmarks" / "aeb" / "ground-truth.json"
 FIXTURES = ROOT / "tests" / "fixtures" / "entities"

@@ -36,8 +36,9 @@ from newswire.cleaner.clean import clean_article  # noqa: E402
 from newswire.cleaner.text_dump import html_to_text_dump  # noqa: E402
 from newswire.errors import ArticleRefused  # noqa: E402
 from newswire.schemas import RawArticle  # noqa: E402
+from tests.benchmarks.workbench import WORKBENCH  # noqa: E402
 
-BENCHMARK_DIR = REPO_ROOT / ".." / "shared" / "benchmarks" / "aeb"
+BENCHMARK_DIR = WORKBENCH / "benchmarks" / "aeb"
 # trafilatura settings compared with --compare-settings (all through trafilatura.extract).
 SETTINGS: dict[str, dict[str, Any]] = {
     "default": {},

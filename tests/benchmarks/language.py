@@ -28,10 +28,11 @@ from typing import Any
 import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
 FIXTURES = ROOT / "tests" / "fixtures" / "topics"
 SENTENCES = FIXTURES / "language_sentences.json"
 sys.path.insert(0, str(ROOT))
+
+from tests.benchmarks.workbench import WORKBENCH as SHARED  # noqa: E402
 
 ARABIC_SCRIPT = ("ar", "fa", "ur", "ps", "ckb")
 CORPUS_SENTENCES = 40

@@ -24,7 +24,6 @@ from typing import Any
 import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
 FIXTURES = ROOT / "tests" / "fixtures" / "topics"
 sys.path.insert(0, str(ROOT))
 
@@ -33,6 +32,7 @@ from lingua import Language  # noqa: E402
 from newswire.enricher.language import DEFAULT_PROFILE, DetectorProfile, LanguageIdentifier  # noqa: E402
 from newswire.enricher.topics import TopicModel  # noqa: E402
 from newswire.schemas.articles import CleanedArticle  # noqa: E402
+from tests.benchmarks.workbench import WORKBENCH as SHARED  # noqa: E402
 
 Case = tuple[CleanedArticle, str, set[str]]
 
