@@ -210,3 +210,39 @@ def test_a_caption_credit_is_read_only_after_a_separator() -> None:
     line = "Crowds gather in the main square on Sunday (Photo: AFP)"
     assert caption_of_line(line) == (line, "AFP")
     assert caption_of_line("Crowds gather in the main square on Sunday, Photo AFP") is None
+
+
+# An article a scraper extracted itself: prose, then a results list the line classifier alone reads as page
+# furniture (short lines of names and figures).
+EXTRACTED_WITH_RESULTS = [
+    "Karen Martin of Norway won the fourth stage of the Fjord Tour on Wednesday, finishing alone after a late attack "
+    "on the final climb.",
+    "The 27-year-old had lost more than a minute on Monday and said she had planned the move since the morning.",
+    "Results of the fourth stage, 180 km from Bergen to Voss:",
+    "1. Karen Martin (Norway) Team Nordic 4:31:12",
+    "2. Lucia Ferrante (Italy) Velo Roma +0:12",
+    "3. Anna de Vries (Netherlands) Oranje Cycling same time",
+    "4. Maria Lopez (Spain) Iberia Racing +0:25",
+    "5. Sofie Hansen (Denmark) Team Nordic +0:31",
+    "Overall standings:",
+    "1. Lucia Ferrante (Italy) 14:02:11",
+    "2. Karen Martin (Norway) +0:04",
+    "3. Sofie Hansen (Denmark) +0:31",
+]
+
+
+def test_an_extracted_article_keeps_its_lists_and_tables() -> None:
+    cleaned = clean_article(RawArticle(text="\n".join(EXTRACTED_WITH_RESULTS)), received_at=RECEIVED_AT)
+    assert [paragraph.text for paragraph in cleaned.paragraphs] == EXTRACTED_WITH_RESULTS
+
+
+def test_the_same_lines_inside_a_page_dump_are_still_judged_line_by_line() -> None:
+    page = [
+        "Home", "News", "Sport", "Cycling", "Sign in", "Share on Facebook", "Share on Twitter",
+        *EXTRACTED_WITH_RESULTS,
+        "Most read", "Privacy policy", "Cookie settings", "© 2025 Example Sport Media. All rights reserved.",
+    ]  # fmt: skip
+    cleaned = clean_article(RawArticle(text="\n".join(page)), received_at=RECEIVED_AT)
+    assert "Sign in" not in cleaned.body and "Privacy policy" not in cleaned.body
+    assert "Cookie settings" not in cleaned.body
+    assert EXTRACTED_WITH_RESULTS[0] in cleaned.body
