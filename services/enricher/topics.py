@@ -52,6 +52,9 @@ _SUBTOPIC_TO_PARENT = 0.3
 # the language (crime, conflict, weather in Arabic) takes over. 0.5 by meaning, not tuned: no dev split holds
 # Arabic articles of those topics.
 _UNTAUGHT_DOUBT = 0.5
+# A text in which the lexicons find no cue at all gets a topic from the classifier only from this probability on:
+# a text of words the classifier never learnt gets 0.16-0.25 for some topic ("xyz qwv", "hello", "مرحبا").
+_NO_CUE_CONFIDENT = 0.2
 # Characters of the body the trained classifier reads (it stops at topic_model.MAX_BODY_WORDS words anyway).
 _MODEL_BODY_CHARS = 6000
 # The score of the leading topic saturates with evidence: this much raw score gives about 0.63.
@@ -211,11 +214,14 @@ class TopicModel:
 
         The lexicon rules also decide when they lead with a topic the classifier never learnt in this language
         (Arabic training data has seven sections: no crime, conflict or weather) and the classifier itself holds
-        its own leader less likely than not.
+        its own leader less likely than not. A text with no cue at all gets a topic only when the classifier
+        holds its leader at `_NO_CUE_CONFIDENT` or more.
         """
         by_lexicons = self._decide(evidence, language)
         if not (probabilities and thresholds and max(probabilities.values()) >= thresholds["confident"]):
             return by_lexicons
+        if max(probabilities.values()) < _NO_CUE_CONFIDENT and not any(e.score > 0 for e in evidence.values()):
+            return []
         taught = self.trained.taught_in(language) if self.trained is not None else frozenset()
         if by_lexicons and by_lexicons[0].qcode not in taught and max(probabilities.values()) < _UNTAUGHT_DOUBT:
             return by_lexicons

@@ -99,8 +99,9 @@ def test_arabic_proclitics_and_normalisation_match_cues() -> None:
     assert normalise("Élection") == "election"
 
 
-def test_no_signal_gives_no_topic() -> None:
-    assert classify_topics(make_article("xyz qwv"), language="en", entities=[]) == []
+@pytest.mark.parametrize(("text", "language"), [("xyz qwv", "en"), ("hello", "en"), ("مرحبا", "ar")])
+def test_no_signal_gives_no_topic(text: str, language: str) -> None:
+    assert classify_topics(make_article(text), language=language, entities=[]) == []
 
 
 def test_unknown_language_uses_every_lexicon() -> None:
