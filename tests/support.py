@@ -29,16 +29,25 @@ class NotReached(AssertionError):
     """A condition awaited by `eventually` did not hold in time."""
 
 
-def eventually(condition: Callable[[], T], timeout: float = 30.0, what: str | None = None) -> T:
+def eventually(
+    condition: Callable[[], T],
+    timeout: float = 30.0,
+    what: str | None = None,
+    *,
+    watch: Callable[[], object] | None = None,
+) -> T:
     """Poll `condition` until it returns something truthy, and return that; fail after `timeout` seconds.
 
     Use it instead of a fixed sleep before an assertion: it waits exactly as long as needed. A
     condition that raises AssertionError is treated as "not yet" (so it may assert with a message);
     any other exception ends the wait at once (use one for "this can never come true now").
+    `watch` runs before every poll and ends the wait with whatever it raises (a worker process that died).
     """
     deadline = time.monotonic() + timeout
     last: BaseException | None = None
     while True:
+        if watch is not None:
+            watch()
         try:
             result = condition()
             if result:

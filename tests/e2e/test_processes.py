@@ -28,13 +28,23 @@ class Workers:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.logs: list[Path] = []
 
     def start(self, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
         log_path = self.log_dir / f"{'-'.join(args)}-{len(self.processes)}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen([*NEWSWIRE, *args], env=env, stdout=log, stderr=log, cwd=REPO)
         self.processes.append(process)
+        self.logs.append(log_path)
         return process
+
+    def check_alive(self) -> None:
+        """Fail at once, with the end of its log, when a worker has exited (no waiting out a timeout)."""
+        for process, log_path in zip(self.processes, self.logs, strict=True):
+            if process.poll() is not None:
+                tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+                command = " ".join(map(str, process.args))
+                raise RuntimeError(f"worker {command} exited with {process.returncode}:\n{tail}")
 
     def stop_all(self) -> None:
         for process in self.processes:
@@ -65,10 +75,12 @@ def test_three_stage_processes_carry_1000_articles_each_exactly_once(
     for document in documents:
         pipe.xadd(f"{tag}:raw", {"data": json.dumps(document)})
     pipe.execute()
-    eventually(lambda: sync_redis.xlen(f"{tag}:published") >= 1000, 180, "1,000 published events")
+    eventually(
+        lambda: sync_redis.xlen(f"{tag}:published") >= 1000, 180, "1,000 published events", watch=workers.check_alive
+    )
     elapsed = time.monotonic() - started
     # Once every stage has acknowledged everything upstream, anything extra would be there.
-    eventually(lambda: pipeline_settled(sync_redis, tag), 30, "every stage done")
+    eventually(lambda: pipeline_settled(sync_redis, tag), 30, "every stage done", watch=workers.check_alive)
 
     events = sync_redis.xrange(f"{tag}:published")
     ids = [json.loads(fields[b"data"])["article_id"] for _, fields in events]
@@ -92,7 +104,7 @@ def test_run_all_exits_zero_on_sigterm_with_nothing_pending(
     for n in range(200):
         sync_redis.xadd(f"{tag}:raw", {"data": json.dumps({"text": f"Article {n} body.", "title": f"T{n}"})})
     process = workers.start(worker_env(redis_url, prefix), "run", "all")
-    eventually(lambda: sync_redis.xlen(f"{tag}:published") >= 50, 60, "the first events")
+    eventually(lambda: sync_redis.xlen(f"{tag}:published") >= 50, 60, "the first events", watch=workers.check_alive)
     began = time.monotonic()
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
