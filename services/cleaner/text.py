@@ -34,7 +34,6 @@ _SHORT_TEXT_LINES = 3
 # and quotations, which the classifier alone reads as page furniture, then stay. Chosen by 5-fold cross-validation
 # on the AEB pages sent as dumps and as their true bodies (RESULTS.md, "Scraped text").
 _EXTRACTED_MAX_DROPPED = 0.9
-_EXTRACTED_MAX_DEBRIS = 0.0
 # A line that is a sentence by itself: enough words (or letters, for scripts written without spaces).
 _SENTENCE_MIN_WORDS = 4
 _SENTENCE_MIN_LETTERS = 15
@@ -257,12 +256,12 @@ def _kept_lines(lines: list[str], keys: list[str], debris: list[bool]) -> tuple[
 
 
 def is_extracted_article(probabilities: list[float], debris: list[bool], threshold: float) -> bool:
-    """Whether a text is an article already (no page around it): no debris line, and the classifier would keep
-    most of its lines."""
-    if not probabilities:
+    """Whether a text is an article already (no page around it): no debris line, and the classifier keeps at least
+    a tenth of its lines."""
+    if not probabilities or any(debris):
         return False
     dropped = sum(1 for p in probabilities if p < threshold) / len(probabilities)
-    return dropped < _EXTRACTED_MAX_DROPPED and sum(debris) / len(debris) <= _EXTRACTED_MAX_DEBRIS
+    return dropped < _EXTRACTED_MAX_DROPPED
 
 
 def _without_edge_notices(body: list[str]) -> list[str]:
