@@ -213,7 +213,7 @@ class NamedEntityRecogniser:
         runs = arabic_conjunction_parts(single_script_parts(runs, words), words)
         runs = [_without_head(self._without_nationality(run, words), words) for run in runs]
         runs = [run for run in runs if self._not_nationality(run, words)]
-        runs = self._with_first_name(_without_preposition_tail(runs, words), words)
+        runs = self._with_first_name(_without_preposition_tail(_without_number_tail(runs, words), words), words)
         if capitalised_names:
             runs = capitalised_parts(runs, words, surfaces)
             firsts = set()
@@ -261,7 +261,7 @@ class NamedEntityRecogniser:
         for first, last in sentences:
             arabic = sum(1 for start in starts[first:last] if "\u0600" <= norm[start] <= "\u06ff")
             script = "ar" if arabic * 2 > last - first else "latin"
-            if script == "latin" and _shouted(surfaces[first:last]):
+            if script == "latin" and shouted(surfaces[first:last]):
                 script = ""
             if chunks and chunks[-1][0] == script:
                 _, chunk_first, _, firsts = chunks[-1]
@@ -400,6 +400,18 @@ def _without_head(run: tuple[int, int, str], words: list[str]) -> tuple[int, int
     return run
 
 
+def _without_number_tail(runs: list[tuple[int, int, str]], words: list[str]) -> list[tuple[int, int, str]]:
+    """A name does not end in a bare number: in "Everton 1" or "Ollie Peters 61" (a results line, a scorecard)
+    the number is the score."""
+    out = []
+    for first, last, label in runs:
+        while last > first and words[last - 1].isdigit():
+            last -= 1
+        if last > first:
+            out.append((first, last, label))
+    return out
+
+
 def _without_preposition_tail(runs: list[tuple[int, int, str]], words: list[str]) -> list[tuple[int, int, str]]:
     """An Arabic person's name ends before a word with a preposition and the article on it ("بالقصاص", "للحكومة"):
     such a word follows a name, it is not part of one."""
@@ -444,11 +456,11 @@ def nationality_adjectives(entities: tuple[KnownEntity, ...]) -> frozenset[str]:
     return frozenset(forms - places)
 
 
-def _shouted(surfaces: list[str]) -> bool:
+def shouted(surfaces: list[str]) -> bool:
     """Whether most words of a sentence are in capitals (at least three of them)."""
     words = [surface for surface in surfaces if surface[:1].isalpha()]
-    shouted = sum(1 for word in words if word.isupper() and word.isalpha() and len(word) > 1)  # not "A1", "G7"
-    return shouted >= 3 and shouted * 10 >= len(words) * 6
+    capitals = sum(1 for word in words if word.isupper() and word.isalpha() and len(word) > 1)  # not "A1", "G7"
+    return capitals >= 3 and capitals * 10 >= len(words) * 6
 
 
 def single_script_parts(runs: list[tuple[int, int, str]], words: list[str]) -> list[tuple[int, int, str]]:

@@ -59,6 +59,18 @@ def test_numbers_and_weekdays_are_no_names() -> None:
     assert not any(name.startswith("18") for name in names)
 
 
+def test_a_score_after_a_name_is_not_part_of_it() -> None:
+    text = (
+        "Results of the regional league on Saturday :\n"
+        "Harwick Rovers 2 Dunmore Athletic 1\n"
+        "Scores : Dunmore 212 ( Callum Brierley 61 , Tobias Wrenfield 44 ) ."
+    )
+    mentions = _mentions(link_entities(text, language="en"))
+    assert not any(character.isdigit() for mention in mentions for character in mention), mentions
+    # Wire results lines and scorecards are learnt from the written wire stories (build_ner's wire-stories corpus).
+    assert {"Harwick Rovers", "Dunmore Athletic", "Callum Brierley", "Tobias Wrenfield"} <= mentions
+
+
 def test_coordinated_names_are_two_when_each_is_named_alone() -> None:
     runs = [(0, 2, "ORG"), (3, 5, "ORG"), (10, 15, "ORG"), (20, 22, "ORG")]
     keys = ["real", "madrid", "x", "manchester", "united", "y", "z", "w", "v", "u"]
