@@ -260,6 +260,32 @@ def date_line(line: str, *, latest_year: int = 2100) -> datetime | None:
     return found.value if len(leftover) <= 1 else None
 
 
+def dateline_place(line: str, *, latest_year: int = 2100) -> str | None:
+    """The place of a wire dateline, `LONDON 2025-11-08` or `CANTERBURY , England 2025-06-02`: the one to four
+    capitalised words before the line's date, the first in capitals as agencies write it (`Jane Doe 2024-03-05`
+    is a byline), when nothing but weekdays and labels follows the date."""
+    if len(line) > 80:
+        return None
+    found = find_date(line, latest_year=latest_year)
+    if found is None:
+        return None
+    ascii_line = to_ascii_digits(line)
+    place = ascii_line[: found.start].strip(" ,-:|\u2013\u2014")
+    words = _WORDS.findall(place)
+    calendars = _calendars()
+    after = [
+        word
+        for word in comparison_key(_WORDS.sub(lambda m: f" {m.group()} ", ascii_line[found.end :])).split()
+        if word not in calendars.weekdays and word not in calendars.labels and not word.isdigit() and len(word) > 1
+    ]
+    if after or not 1 <= len(words) <= 4 or any(not word[0].isupper() for word in words) or not words[0].isupper():
+        return None
+    keys = [comparison_key(word) for word in words]
+    if any(key in calendars.weekdays or key in calendars.labels or _month_number(key) is not None for key in keys):
+        return None
+    return place
+
+
 def date_from_url(url: str, *, latest_year: int = 2100) -> datetime | None:
     """Read a date from a URL path such as `/2024/09/19/` or `/2024-09-19-`."""
     match = _URL_DATE.search(url)

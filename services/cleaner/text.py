@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from newswire.cleaner.dates import FoundDate, date_line, find_date
+from newswire.cleaner.dates import FoundDate, date_line, dateline_place, find_date
 from newswire.cleaner.debris import caption_of_line, credit_of_line, is_debris, source_of_line
 from newswire.cleaner.lines import content_probabilities, line_model
 from newswire.cleaner.normalize import comparison_key, normalize_line, normalize_text
@@ -299,7 +299,13 @@ def clean_scraped_text(text: str, *, title: str | None, latest_year: int) -> Tex
     kept, extracted = _kept_lines(lines, keys, debris)
     first_body = next((index for index, keep in enumerate(kept) if keep), len(lines))
     last_body = max((index for index, keep in enumerate(kept) if keep), default=-1)
+    if extracted:
+        # An article already starts at its first line, whatever the classifier made of its first lines (a
+        # dateline, a results table): its header and headline are looked for there, not deeper in.
+        first_body, last_body = 0, len(lines) - 1
     removed: set[int] = set()
+    # A wire dateline (`LONDON 2025-11-08`) gives the date; its place stays in the body.
+    datelines: dict[int, str] = {}
 
     # Header: metadata lines (date, byline, URL) before the article and in its first lines leave the body.
     for index in range(max(0, first_body - _HEADLINE_WINDOW), min(len(lines), first_body + _HEADER_LINES)):
@@ -308,6 +314,10 @@ def clean_scraped_text(text: str, *, title: str | None, latest_year: int) -> Tex
             continue
         if found.date is not None and result.date_published is None:
             result.date_published = found.date
+        if found.date is not None and found.authors is None and _BYLINE.match(lines[index]) is None:
+            place = dateline_place(lines[index], latest_year=latest_year)
+            if place is not None:
+                datelines[index] = place
         if found.url is not None and result.url is None:
             result.url = found.url
         if found.authors and not result.authors:
@@ -358,7 +368,12 @@ def clean_scraped_text(text: str, *, title: str | None, latest_year: int) -> Tex
         previous_image = index
 
     # Headline: the scraper's title, else the line before the article that reads most like one.
-    if result.title is None:
+    if result.title is None and extracted:
+        # Of an article already extracted, only its first line after any metadata can be its headline.
+        top = next((index for index in range(len(lines)) if index not in removed and index not in datelines), None)
+        if top is not None and top < len(lines) - 1 and _headline_score(lines[top], 0, False, debris[top]) is not None:
+            result.title = lines[top]
+    elif result.title is None:
         chosen = _choose_headline(lines, keys, debris, first_body, removed)
         if chosen is None and kept[0] and len(lines) > 1 and not lines[0].endswith(_SENTENCE_END):
             chosen = (lines[0], None)
@@ -375,6 +390,9 @@ def clean_scraped_text(text: str, *, title: str | None, latest_year: int) -> Tex
     body: list[str] = []
     for index in range(0, len(lines)) if extracted else range(first_body, last_body + 1):
         line = lines[index]
+        if index in datelines and (not body or body[-1] != datelines[index]):
+            body.append(datelines[index])
+            continue
         if index in removed:
             continue
         if not (kept[index] or (extracted and not _lone_word(line))) and not _subheading_between(

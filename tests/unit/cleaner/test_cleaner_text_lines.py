@@ -246,3 +246,29 @@ def test_the_same_lines_inside_a_page_dump_are_still_judged_line_by_line() -> No
     assert "Sign in" not in cleaned.body and "Privacy policy" not in cleaned.body
     assert "Cookie settings" not in cleaned.body
     assert EXTRACTED_WITH_RESULTS[0] in cleaned.body
+
+
+def test_a_wire_story_keeps_its_dateline_place_and_its_results_table() -> None:
+    lines = [
+        "SOCCER - HARWICK HOLD DUNMORE IN SIX-GOAL THRILLER",
+        "GLASGOW 2025-11-08",
+        "Harwick Rovers and Dunmore Athletic drew 3-3 in the regional league on Saturday .",
+        "Results of regional league matches played on Saturday :",
+        "Harwick Rovers 3 Dunmore Athletic 3",
+        "Kelso Town 1 Ardmore 0",
+        "Standings ( played , won , drawn , lost , goals for , against , points ) :",
+        "Kelso Town 12 9 2 1 25 8 29",
+        "Ardmore 12 4 5 3 13 12 17",
+    ]
+    cleaned = clean_article(RawArticle(text="\n".join(lines)), received_at=RECEIVED_AT)
+    # The headline is the first line, never a table row; the date leaves the dateline, its place stays.
+    assert cleaned.title == lines[0]
+    assert cleaned.date_published == datetime(2025, 11, 8, tzinfo=UTC)
+    assert [p.text for p in cleaned.paragraphs] == ["GLASGOW", *lines[2:]]
+
+
+def test_a_byline_with_a_date_is_no_dateline() -> None:
+    text = "\n".join([HEADLINE, "Jane Doe 2024-03-05", *BODY])
+    cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
+    assert cleaned.date_published == datetime(2024, 3, 5, tzinfo=UTC)
+    assert [p.text for p in cleaned.paragraphs] == BODY
