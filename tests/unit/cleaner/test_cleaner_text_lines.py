@@ -272,3 +272,22 @@ def test_a_byline_with_a_date_is_no_dateline() -> None:
     cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
     assert cleaned.date_published == datetime(2024, 3, 5, tzinfo=UTC)
     assert [p.text for p in cleaned.paragraphs] == BODY
+
+
+def test_a_results_table_under_one_line_of_prose_stays_whole() -> None:
+    # The line classifier keeps only the line of prose here; with no debris line the text is an article already.
+    lines = [
+        "BASKETBALL - REGIONAL LEAGUE RESULTS",
+        "GLASGOW 2025-01-15",
+        "Results of regional basketball league games on Wednesday (home team in capitals):",
+        "HARWICK 98 Dunmore 91",
+        "Kelso 104 ARDMORE 99",
+        "BRANNOCK 87 Tillford 85",
+        "Carrow 110 ELLESBY 102 (OT)",
+        "WEXHAM 92 Stroud Vale 90",
+        "Lyndon 79 ASHBY 77",
+        "MORVEN 101 Caister 96",
+    ]
+    cleaned = clean_article(RawArticle(text="\n".join(lines)), received_at=RECEIVED_AT)
+    assert cleaned.title == lines[0]
+    assert [p.text for p in cleaned.paragraphs] == ["GLASGOW", *lines[2:]]
