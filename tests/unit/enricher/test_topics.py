@@ -202,3 +202,17 @@ def test_features_fold_text_like_the_training_corpus() -> None:
     assert text_terms(normalise("في 2024، قال: «الحكومة»!")) == text_terms(normalise("في قال الحكومه"))
     assert arabic_stem("والانتخابات") == arabic_stem("الانتخاب") == "انتخاب"
     assert any(term.startswith("c:") for term in text_terms("東京で選挙が行われた"))
+
+
+def test_the_model_was_trained_on_the_committed_written_stories() -> None:
+    path = FIXTURES / "written_news_en.json"
+    card_file = resources.files("newswire.enricher") / "data" / "topic_model.card.json"
+    card = json.loads(card_file.read_text(encoding="utf-8"))
+    # Editing the stories without rebuilding the model leaves the two out of step.
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert card["source_files"]["tests/fixtures/topics/written_news_en.json"] == digest
+    stories = json.loads(path.read_text(encoding="utf-8"))["articles"]
+    level_one = {q for q, c in LEXICONS.concepts.items() if c.level == 1}
+    assert len({story["id"] for story in stories}) == len(stories)
+    assert all(story["topics"] and set(story["topics"]) <= level_one for story in stories)
+    assert all(story["title"] and len(story["text"].split()) >= 60 for story in stories)
