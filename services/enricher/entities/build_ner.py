@@ -185,6 +185,7 @@ def train(model: str, splits: list[Split], weights: dict[str, int], out: Path) -
             for sentence in split.train:
                 trainer.append(featurise(features, sentence), [tag for _, tag in sentence])
                 count += 1
+    out.mkdir(parents=True, exist_ok=True)
     path = out / f"ner-{model}.npz"
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
