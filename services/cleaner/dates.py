@@ -246,18 +246,22 @@ def date_line(line: str, *, latest_year: int = 2100) -> datetime | None:
         return None
     ascii_line = to_ascii_digits(line)
     rest = ascii_line[: found.start] + " " + ascii_line[found.end :]
-    rest = _TIME.sub(" ", rest)
+    leftover = _other_words(_TIME.sub(" ", rest))
+    return found.value if len(leftover) <= 1 else None
+
+
+def _other_words(text: str) -> list[str]:
+    """The words of `text` that are no weekday, month, date label (`Published`, `Updated` ...) or number."""
     calendars = _calendars()
-    leftover = [
+    return [
         word
-        for word in comparison_key(_WORDS.sub(lambda m: f" {m.group()} ", rest)).split()
+        for word in comparison_key(_WORDS.sub(lambda m: f" {m.group()} ", text)).split()
         if word not in calendars.weekdays
         and word not in calendars.labels
         and not word.isdigit()
         and len(word) > 1
         and _month_number(word) is None
     ]
-    return found.value if len(leftover) <= 1 else None
 
 
 def dateline_place(line: str, *, latest_year: int = 2100) -> str | None:
@@ -272,17 +276,10 @@ def dateline_place(line: str, *, latest_year: int = 2100) -> str | None:
     ascii_line = to_ascii_digits(line)
     place = ascii_line[: found.start].strip(" ,-:|\u2013\u2014")
     words = _WORDS.findall(place)
-    calendars = _calendars()
-    after = [
-        word
-        for word in comparison_key(_WORDS.sub(lambda m: f" {m.group()} ", ascii_line[found.end :])).split()
-        if word not in calendars.weekdays and word not in calendars.labels and not word.isdigit() and len(word) > 1
-    ]
-    if after or not 1 <= len(words) <= 4 or any(not word[0].isupper() for word in words) or not words[0].isupper():
+    if _other_words(ascii_line[found.end :]) or not 1 <= len(words) <= 4 or not words[0].isupper():
         return None
-    keys = [comparison_key(word) for word in words]
-    if any(key in calendars.weekdays or key in calendars.labels or _month_number(key) is not None for key in keys):
-        return None
+    if any(not word[0].isupper() for word in words) or len(_other_words(place)) < len(words):
+        return None  # a weekday, month or label is no place
     return place
 
 
