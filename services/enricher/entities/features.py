@@ -21,10 +21,11 @@ from newswire.schemas.articles import EntityType
 # Word-like runs, dotted abbreviations ("U.S."), French elisions ("l'", "qu'") and English "'s" / "n't" are tokens
 # of their own as in the training corpora; any other non-space character is a one-character token.
 # Titles and company abbreviations keep their dot ("Sen.", "Corp."), as in the English corpora: the dot then ends
-# no sentence.
+# no sentence; so does an initial before a name ("S. James", "John A. Smith", "J. R. Tolkien").
 _ABBREVIATIONS = "mr|mrs|ms|dr|prof|sen|rep|gov|gen|col|lt|sgt|capt|maj|st|jr|sr|corp|inc|ltd|co|mt|ft"
 TOKEN_RE = re.compile(
-    rf"(?:[^\W\d_]\.){{2,}}|(?<!\w)(?:{_ABBREVIATIONS})\.|(?<!\w)(?:qu|[ldjmnstc])'(?=\w)|'s\b|\w+(?:[-&]\w+)*|\S"
+    rf"(?:[^\W\d_]\.){{2,}}|(?<!\w)(?:{_ABBREVIATIONS})\.|(?<![\w.])[^\W\d_]\.(?= ?[^\W\d_])"
+    rf"|(?<!\w)(?:qu|[ldjmnstc])'(?=\w)|'s\b|\w+(?:[-&]\w+)*|\S"
 )
 # Arabic proclitics, longest first: conjunction (و ف), preposition (ب ل ك), article (ال); ل + ال is written لل.
 _PROCLITICS = tuple(

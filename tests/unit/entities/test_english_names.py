@@ -71,6 +71,16 @@ def test_a_score_after_a_name_is_not_part_of_it() -> None:
     assert {"Harwick Rovers", "Dunmore Athletic", "Callum Brierley", "Tobias Wrenfield"} <= mentions
 
 
+def test_an_initial_stays_with_its_name() -> None:
+    text = (
+        "Scores : Harwick 259 and 169 ( T. Brenwick 56 ; R. Okonjo 4-43 ) .\n"
+        "Leading scores : 66 - C. Wrenfield ( Scotland ) , M. J. Ostrander ( Canada ) ."
+    )
+    mentions = _mentions(link_entities(text, language="en"))
+    assert {"T. Brenwick", "R. Okonjo", "C. Wrenfield", "M. J. Ostrander"} <= mentions
+    assert not {"T.", "R.", "C.", "M."} & mentions
+
+
 def test_coordinated_names_are_two_when_each_is_named_alone() -> None:
     runs = [(0, 2, "ORG"), (3, 5, "ORG"), (10, 15, "ORG"), (20, 22, "ORG")]
     keys = ["real", "madrid", "x", "manchester", "united", "y", "z", "w", "v", "u"]
