@@ -248,8 +248,8 @@ def test_the_same_lines_inside_a_page_dump_are_still_judged_line_by_line() -> No
     assert EXTRACTED_WITH_RESULTS[0] in cleaned.body
 
 
-def test_a_wire_story_keeps_its_dateline_place_and_its_results_table() -> None:
-    lines = [
+_WIRE_STORIES = [
+    [
         "SOCCER - HARWICK HOLD DUNMORE IN SIX-GOAL THRILLER",
         "GLASGOW 2025-11-08",
         "Harwick Rovers and Dunmore Athletic drew 3-3 in the regional league on Saturday .",
@@ -259,24 +259,9 @@ def test_a_wire_story_keeps_its_dateline_place_and_its_results_table() -> None:
         "Standings ( played , won , drawn , lost , goals for , against , points ) :",
         "Kelso Town 12 9 2 1 25 8 29",
         "Ardmore 12 4 5 3 13 12 17",
-    ]
-    cleaned = clean_article(RawArticle(text="\n".join(lines)), received_at=RECEIVED_AT)
-    # The headline is the first line, never a table row; the date leaves the dateline, its place stays.
-    assert cleaned.title == lines[0]
-    assert cleaned.date_published == datetime(2025, 11, 8, tzinfo=UTC)
-    assert [p.text for p in cleaned.paragraphs] == ["GLASGOW", *lines[2:]]
-
-
-def test_a_byline_with_a_date_is_no_dateline() -> None:
-    text = "\n".join([HEADLINE, "Jane Doe 2024-03-05", *BODY])
-    cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
-    assert cleaned.date_published == datetime(2024, 3, 5, tzinfo=UTC)
-    assert [p.text for p in cleaned.paragraphs] == BODY
-
-
-def test_a_results_table_under_one_line_of_prose_stays_whole() -> None:
+    ],
     # The line classifier keeps only the line of prose here; with no debris line the text is an article already.
-    lines = [
+    [
         "BASKETBALL - REGIONAL LEAGUE RESULTS",
         "GLASGOW 2025-01-15",
         "Results of regional basketball league games on Wednesday (home team in capitals):",
@@ -287,7 +272,21 @@ def test_a_results_table_under_one_line_of_prose_stays_whole() -> None:
         "WEXHAM 92 Stroud Vale 90",
         "Lyndon 79 ASHBY 77",
         "MORVEN 101 Caister 96",
-    ]
+    ],
+]
+
+
+@pytest.mark.parametrize("lines", _WIRE_STORIES, ids=["report-and-table", "table-under-one-line-of-prose"])
+def test_a_wire_story_keeps_its_dateline_place_and_its_results_table(lines: list[str]) -> None:
     cleaned = clean_article(RawArticle(text="\n".join(lines)), received_at=RECEIVED_AT)
+    # The headline is the first line, never a table row; the date leaves the dateline, its place stays.
     assert cleaned.title == lines[0]
+    assert cleaned.date_published == datetime.fromisoformat(lines[1].split()[1]).replace(tzinfo=UTC)
     assert [p.text for p in cleaned.paragraphs] == ["GLASGOW", *lines[2:]]
+
+
+def test_a_byline_with_a_date_is_no_dateline() -> None:
+    text = "\n".join([HEADLINE, "Jane Doe 2024-03-05", *BODY])
+    cleaned = clean_article(RawArticle(text=text), received_at=RECEIVED_AT)
+    assert cleaned.date_published == datetime(2024, 3, 5, tzinfo=UTC)
+    assert [p.text for p in cleaned.paragraphs] == BODY
