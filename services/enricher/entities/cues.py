@@ -233,7 +233,16 @@ class CueFinder:
         return finds
 
     def _gap_breaks(self, norm: str, left: Token, right: Token, aligned: str | None = None) -> bool:
-        """Whether the text between two tokens ends a name: punctuation, a line break, or more than two characters."""
+        """Whether the text between two tokens ends a name: punctuation, a line break, or more than two characters.
+        The dot of an initial does not ("John A. Smith")."""
+        initial = (
+            aligned is not None
+            and left.end - left.start == 1
+            and aligned[left.start].isupper()
+            and norm[left.end : right.start] in (".", ". ")
+        )
+        if initial:
+            return False
         if right.start - left.end > 2 or _SENTENCE_BREAK.search(norm, left.end, right.start):
             return True
         return aligned is not None and "\n" in aligned[left.end : right.start]
