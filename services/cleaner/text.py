@@ -372,7 +372,7 @@ def clean_scraped_text(text: str, *, title: str | None, latest_year: int) -> Tex
     # Headline: the scraper's title, else the line before the article that reads most like one.
     if result.title is None and extracted:
         # Of an article already extracted, only its first line after any metadata can be its headline.
-        top = next((index for index in range(len(lines)) if index not in removed and index not in datelines), None)
+        top = next((index for index in range(len(lines)) if index not in removed), None)
         if top is not None and top < len(lines) - 1 and _headline_score(lines[top], 0, False, debris[top]) is not None:
             result.title = lines[top]
     elif result.title is None:
