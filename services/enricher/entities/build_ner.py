@@ -23,12 +23,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from newswire.enricher.entities.crf import LinearChainCRF, export_model
+from newswire.enricher.entities.crf import LinearChainCRF, export_model, pair_blocks
 from newswire.enricher.entities.features import FeatureExtractor
 from newswire.enricher.entities.kb import DATA_DIR, load_entities, load_lexicon
 from newswire.enricher.entities.marked import read_stories, tagged_sentences
 from newswire.enricher.entities.matcher import AliasMatcher
 from newswire.enricher.entities.ner import place_head, shouted
+from newswire.enricher.entities.normalize import alias_key, is_arabic
 
 DEFAULT_DATASETS = Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets" / "ner"
 BLOCK = 50
@@ -57,8 +58,13 @@ L2 = {"ar": 0.1, "latin": 0.01}
 _WIKIFANE_PROCLITICS = frozenset({"و", "ف", "ب", "ل"})
 _WIKIFANE_ENCLITICS = frozenset({"ه", "ها", "هم", "هما", "هن", "نا"})
 
-# Arabic Wikipedia corpora whose place names are cut the way the news corpus cuts them.
+# Arabic Wikipedia corpora whose place names are cut the way the news corpus cuts them, and whose person names
+# leave out the titles the news corpus leaves out (learnt from it: `person_titles`).
 HARMONISED = frozenset({"aqmar", "wikifane-gold"})
+NEWS_CORPUS = "anercorp-camel-train"
+# A title: a word (of 4 letters at least, so no preposition or conjunction) that stands right before a person's
+# name at least this often in the news corpus's training part and never inside one ("الملك", "الدكتور").
+_TITLE_MIN_COUNT = 3
 
 Sentence = list[tuple[str, str]]
 
@@ -122,6 +128,35 @@ def without_place_heads(sentence: Sentence) -> Sentence:
         if tag == "B-LOC" and next_tag == "I-LOC" and place_head(word):
             out[index] = (word, "O")
             out[index + 1] = (next_word, "B-LOC")
+    return out
+
+
+def person_titles(sentences: list[Sentence]) -> frozenset[str]:
+    """The words the news corpus puts right before a person's name and never inside one (normalised)."""
+    before: Counter[str] = Counter()
+    inside: set[str] = set()
+    for sentence in sentences:
+        for index, (word, tag) in enumerate(sentence):
+            key = alias_key(word)
+            if tag.endswith("-PER"):
+                inside.add(key)
+            elif tag == "O" and index + 1 < len(sentence) and sentence[index + 1][1] == "B-PER":
+                before[key] += 1
+    return frozenset(
+        word
+        for word, count in before.items()
+        if count >= _TITLE_MIN_COUNT and word not in inside and len(word) >= 4 and word.isalpha() and is_arabic(word)
+    )
+
+
+def without_titles(sentence: Sentence, titles: frozenset[str]) -> Sentence:
+    """Leave a title out of the person's name it starts ("الملك عبد الله": O B-PER I-PER), as the news corpus does."""
+    out = list(sentence)
+    for index in range(len(out) - 1):
+        (word, tag), (next_word, next_tag) = out[index], out[index + 1]
+        if tag == "B-PER" and next_tag == "I-PER" and alias_key(word) in titles:
+            out[index] = (word, "O")
+            out[index + 1] = (next_word, "B-PER")
     return out
 
 
@@ -220,7 +255,8 @@ def evaluate(path: Path, split: Split) -> dict[str, tuple[int, int, int]]:
         gold = spans([tag for _, tag in sentence])
         words = [token for token, _ in sentence]
         scores = [model.word_scores(features.word_features(word)) for word in words]
-        predicted = spans(model.decode(model.emissions(scores, features.kb_tags(words), (0,)), (0,)))
+        pairs = pair_blocks([features.word_features(word).pair for word in words], model.pair_scores, model.zero)
+        predicted = spans(model.decode(model.emissions(scores, features.kb_tags(words), (0,), pairs), (0,)))
         for label in ("PER", "ORG", "LOC"):
             g = {s for s in gold if s[2] == label}
             p = {s for s in predicted if s[2] == label}
@@ -265,6 +301,13 @@ def main(argv: list[str] | None = None) -> None:
     built = []
     for model in args.only or sorted(CORPORA):
         splits = [load_corpus(args.datasets.resolve(), name, args.dev_offset) for name, _ in CORPORA[model]]
+        news = next((split for split in splits if split.name == NEWS_CORPUS), None)
+        if news is not None:
+            # Learnt from the news corpus's training part only; its dev sentences stay as annotated.
+            titles = person_titles(news.train)
+            for split in splits:
+                if split.name in HARMONISED:
+                    split.train = [without_titles(sentence, titles) for sentence in split.train]
         path = train(model, splits, dict(CORPORA[model]), args.out)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         print(f"{path.name}: {path.stat().st_size / 2**20:.1f} MiB, sha256 {digest}")

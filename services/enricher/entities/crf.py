@@ -8,14 +8,15 @@ by side. The labels are CRFsuite's own (tests/unit/entities/test_crf.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from newswire.enricher.entities.features import WordFeatures
+from newswire.enricher.entities.features import WordFeatures, pair_features
 
 Scores = npt.NDArray[np.float32]
 _ROLES = ("own", "prev2", "prev", "next", "next2")
@@ -65,6 +66,9 @@ class LinearChainCRF:
         # One zero row at the end: what an attribute the model never weighted adds.
         self.weights: Scores = np.vstack([weights, np.zeros((1, weights.shape[1]), dtype=np.float32)])
         self.bos, self.eos = self.score(("BOS",)), self.score(("EOS",))
+        # What a token gets from a word pair the model weights nothing of; whether it has two-word features at all.
+        self.zero = bytes(self.weights.shape[1] * 4)
+        self.has_pairs = any(attribute.startswith("2") for attribute in self.rows)
         self.kb = {
             tag: (self.score(("kb=" + tag,)), self.score(("-1kb=" + tag,)), self.score(("+1kb=" + tag,)))
             for tag in (f"{part}-{label}" for part in "BI" for label in ("PER", "ORG", "LOC", "MISC"))
@@ -89,9 +93,19 @@ class LinearChainCRF:
         block = np.add.reduceat(self.weights[indexes], bounds, axis=0)
         return block.astype(np.float32).tobytes()
 
-    def emissions(self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int]) -> Scores:
-        """State scores of each token from its words' `word_scores`: the sums CRFsuite makes over the attribute
-        lists of `FeatureExtractor.sequence`."""
+    def pair_scores(self, left: str, right: str) -> bytes:
+        """What the two-word features of consecutive words (their `WordFeatures.pair` halves) add to the second
+        word's token (float32 bytes; `zero` when the model weights none of them)."""
+        indexes = [index for index in map(self.rows.get, pair_features(left, right)) if index is not None]
+        if not indexes:
+            return self.zero
+        return self.weights[indexes].sum(axis=0).astype(np.float32).tobytes()  # type: ignore[no-any-return]
+
+    def emissions(
+        self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int], pairs: Sequence[bytes] = ()
+    ) -> Scores:
+        """State scores of each token from its words' `word_scores` (and `pairs`, from `pair_blocks`): the sums
+        CRFsuite makes over the attribute lists of `FeatureExtractor.sequence`."""
         count, width = len(words), len(self.labels)
         blocks = np.frombuffer(b"".join(words), dtype=np.float32).reshape(count, len(_ROLES), width)
         emit = blocks[:, 0].copy()
@@ -109,6 +123,8 @@ class LinearChainCRF:
         emit[2:][has_prev2[2:]] += blocks[:-2, 1][has_prev2[2:]]
         emit[:-1][has_next[:-1]] += blocks[1:, 3][has_next[:-1]]
         emit[:-2][has_next2[:-2]] += blocks[2:, 4][has_next2[:-2]]
+        if pairs:
+            emit[has_prev] += np.frombuffer(b"".join(pairs), dtype=np.float32).reshape(count, width)[has_prev]
         emit[~has_prev] += self.bos
         emit[~has_next] += self.eos
         for index, tag in enumerate(kb):
@@ -164,3 +180,12 @@ class LinearChainCRF:
                 current[:columns] = back[step, current[:columns], np.arange(columns)]
         active = np.arange(steps)[None, :] < lengths[:, None]
         labels[position[active]] = path.T[active]
+
+
+def pair_blocks(halves: Sequence[str], score: Callable[[str, str], bytes], zero: bytes) -> list[bytes]:
+    """The `pair_scores` of every token with the one before it (`halves`: each token's `WordFeatures.pair`;
+    `score`: the model's `pair_scores`, cached or not; `zero`: the model's `zero`), for
+    `LinearChainCRF.emissions`. A sentence's first token gets its predecessor's pair too: `emissions` ignores it."""
+    blocks = [zero]
+    blocks.extend(score(left, right) if left and right else zero for left, right in pairwise(halves))
+    return blocks

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from newswire.enricher.entities.crf import TAGS, LinearChainCRF
+from newswire.enricher.entities.crf import TAGS, LinearChainCRF, pair_blocks
 from newswire.enricher.entities.cues import LOC_HEADS, ORG_HEADS
 from newswire.enricher.entities.features import (
     SENTENCE_END,
@@ -78,12 +78,14 @@ class NamedEntityRecogniser:
         self.nationalities = nationality_adjectives(features.entities)
         self.common_english = load_common_words()
         self.models: dict[str, LinearChainCRF] = {}
-        self.word_scores: dict[str, Callable[[str], bytes]] = {}
+        self.word_scores: dict[str, Callable[[str], tuple[bytes, str]]] = {}
+        self.pair_scores: dict[str, Callable[[str, str], bytes]] = {}
         for script, path in models.items():
             if not path.is_file():
                 raise ModelMissing(f"the recogniser model {path.name} is missing from {path.parent}; {_REBUILD}")
             model = self.models[script] = LinearChainCRF(path)
             self.word_scores[script] = self._scorer(model)
+            self.pair_scores[script] = lru_cache(maxsize=_SCORE_CACHE)(model.pair_scores)
 
     def _without_nationality(self, run: tuple[int, int, str], words: list[str]) -> tuple[int, int, str]:
         """An Arabic organisation's name without the nationality adjective after it: "حزب الله اللبناني" is
@@ -171,14 +173,16 @@ class NamedEntityRecogniser:
             return ("w=" + word) in rows or ("s=" + split_proclitics(word)[1]) in rows
         return ("w=" + word) in self.models["latin"].rows
 
-    def _scorer(self, model: LinearChainCRF) -> Callable[[str], bytes]:
-        """A spelling's weights under `model`, cached: a word's features depend on its spelling only. The
-        weights are all the tagger needs, so the features themselves are not kept (they take ten times the room)."""
+    def _scorer(self, model: LinearChainCRF) -> Callable[[str], tuple[bytes, str]]:
+        """A spelling's weights under `model` and its half of the two-word features, cached: a word's features
+        depend on its spelling only. The weights are all the tagger needs, so the features themselves are not kept
+        (they take ten times the room)."""
         word_features = self.features.features_of
 
         @lru_cache(maxsize=_SCORE_CACHE)
-        def scores(surface: str) -> bytes:
-            return model.word_scores(word_features(surface))
+        def scores(surface: str) -> tuple[bytes, str]:
+            features = word_features(surface)
+            return model.word_scores(features), features.pair
 
         return scores
 
@@ -238,12 +242,13 @@ class NamedEntityRecogniser:
             mine = [chunk for chunk in chunks if chunk[0] == script]
             if not mine:
                 continue
-            scores = self.word_scores[script]
+            scores, pair_scores = self.word_scores[script], self.pair_scores[script]
             emissions, positions, at = [], [], 0
             sentences: list[int] = []
             for _, first, last, firsts in mine:
-                words = [scores(surface) for surface in surfaces[first:last]]
-                emissions.append(model.emissions(words, kb[first:last], firsts))
+                words, halves = zip(*map(scores, surfaces[first:last]), strict=True)
+                pairs = pair_blocks(halves, pair_scores, model.zero) if model.has_pairs else ()
+                emissions.append(model.emissions(words, kb[first:last], firsts, pairs))
                 positions.append(np.arange(first, last))
                 sentences.extend(at + start for start in firsts)
                 at += last - first

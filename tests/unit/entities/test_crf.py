@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pycrfsuite
 
-from newswire.enricher.entities.crf import LinearChainCRF, export_model
-from newswire.enricher.entities.features import WordFeatures
+from newswire.enricher.entities.crf import LinearChainCRF, export_model, pair_blocks
+from newswire.enricher.entities.features import WordFeatures, pair_features
 
 _WORDS = ["mr", "smith", "of", "acme", "corp", "went", "to", "paris", "said", "the", "bank", ",", "."]
 
@@ -16,7 +16,11 @@ _WORDS = ["mr", "smith", "of", "acme", "corp", "went", "to", "paris", "said", "t
 def _features(word: str) -> WordFeatures:
     shape = "p" if word in ",." else "w"
     own = (f"w={word}", f"s1={word[-1]}", *(("short",) if len(word) < 4 else ()))
-    return WordFeatures(own, (f"-2w={word}",), (f"-1w={word}", f"-1sh={shape}"), (f"+1w={word}",), (f"+2w={word}",))
+    # Words of more than two letters have a half of the two-word features (Arabic words, in the recogniser).
+    pair = f"{word}|{int(word.startswith('the'))}|{'cue' if word in ('mr', 'said') else ''}" if len(word) > 2 else ""
+    return WordFeatures(
+        own, (f"-2w={word}",), (f"-1w={word}", f"-1sh={shape}"), (f"+1w={word}",), (f"+2w={word}",), pair
+    )
 
 
 def _items(words: list[str], kb: list[str]) -> list[list[str]]:
@@ -32,6 +36,9 @@ def _items(words: list[str], kb: list[str]) -> list[list[str]]:
                 features.append("-1kb=" + kb[index - 1])
             if index > 1:
                 features.extend(_features(words[index - 2]).prev2)
+            left, right = _features(words[index - 1]).pair, _features(word).pair
+            if left and right:
+                features.extend(pair_features(left, right))
         if index == len(words) - 1:
             features.append("EOS")
         else:
@@ -80,8 +87,10 @@ def test_numpy_decoding_gives_crfsuite_labels(tmp_path: Path) -> None:
         kb += sentence_kb
         expected += tagger.tag(_items(sentence_words, sentence_kb))
     scores = [model.word_scores(_features(word)) for word in words]
-    assert model.decode(model.emissions(scores, kb, firsts), firsts) == expected
+    pairs = pair_blocks([_features(word).pair for word in words], model.pair_scores, model.zero)
+    assert model.has_pairs and any(block != model.zero for block in pairs)  # the toy model weights word pairs
+    assert model.decode(model.emissions(scores, kb, firsts, pairs), firsts) == expected
     first = sentences[0]
-    alone = model.decode(model.emissions(scores[: len(first[0])], first[1], [0]), [0])
+    alone = model.decode(model.emissions(scores[: len(first[0])], first[1], [0], pairs[: len(first[0])]), [0])
     assert alone == tagger.tag(_items(first[0], first[1]))
     assert len(set(expected)) > 3  # the toy model tags names, not only O

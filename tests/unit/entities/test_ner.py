@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import newswire
 from newswire.enricher.entities import link_entities, load_linker
-from newswire.enricher.entities.build_ner import dev_split, glue_clitics, spans
+from newswire.enricher.entities.build_ner import dev_split, glue_clitics, person_titles, spans, without_titles
 from newswire.enricher.entities.features import TOKEN_RE, split_proclitics
 from newswire.enricher.entities.kb import load_entities, load_lexicon
 from newswire.enricher.entities.linker import EntityLinker
@@ -151,6 +151,19 @@ def test_tokens_follow_the_training_corpora() -> None:
     assert split_proclitics("لي") == ("", "لي")
 
 
+def test_consecutive_arabic_words_have_two_word_features() -> None:
+    features = load_linker().recogniser.features  # type: ignore[union-attr]
+    words = ["قال", "وزير", "الخارجية", "Halvard", "Ostrem"]
+    items = features.sequence(words, [""] * len(words))
+    # "الخارجية" after "وزير" (whose stem, read as و + زير, is "زير"): stems together, no article then the
+    # article, the first word a cue.
+    assert {"2s=زير|خارجيه", "2a=01"} <= set(items[2])
+    assert any(feature.startswith("2m=cue|") for feature in items[2])
+    assert not any(feature.startswith("2") for feature in items[0])  # the first word has no word before it
+    assert not any(feature.startswith("2") for item in items[3:] for feature in item)  # Latin script: none
+    assert load_linker().recogniser.models["ar"].has_pairs  # type: ignore[union-attr]
+
+
 def test_build_helpers() -> None:
     assert glue_clitics([("و", "O"), ("مدينة", "O"), ("جوبا", "B-LOC"), ("عاصمة", "O"), ("ها", "O")]) == [
         ("ومدينة", "O"),
@@ -160,6 +173,19 @@ def test_build_helpers() -> None:
     assert spans(["B-PER", "I-PER", "O", "B-MISC", "I-LOC", "B-ORG"]) == {(0, 2, "PER"), (4, 5, "LOC"), (5, 6, "ORG")}
     split = dev_split("x", [[("a", "O")]] * 1000)
     assert len(split.dev) == 100 and len(split.train) == 900
+    news = [[("الملك", "O"), ("فهد", "B-PER"), ("من", "O"), ("سالم", "B-PER")]] * 3
+    news.append([("الأمير", "B-PER"), ("نايف", "I-PER")])  # inside a name once in the news: no title
+    news.append([("الأمير", "O"), ("نايف", "B-PER")])
+    titles = person_titles(news)
+    assert titles == {"الملك"}  # "من" is too short to be a title, "الامير" was inside a name
+    wikipedia = [("زار", "O"), ("الملك", "B-PER"), ("حسين", "I-PER"), ("الأمير", "B-PER"), ("نايف", "I-PER")]
+    assert without_titles(wikipedia, titles) == [
+        ("زار", "O"),
+        ("الملك", "O"),
+        ("حسين", "B-PER"),
+        ("الأمير", "B-PER"),
+        ("نايف", "I-PER"),
+    ]
 
 
 def test_names_do_not_mix_scripts() -> None:
