@@ -93,7 +93,7 @@ class LinearChainCRF:
         block = np.add.reduceat(self.weights[indexes], bounds, axis=0)
         return block.astype(np.float32).tobytes()
 
-    def pair_scores(self, left: str, right: str) -> bytes:
+    def pair_scores(self, left: tuple[str, ...], right: tuple[str, ...]) -> bytes:
         """What the two-word features of consecutive words (their `WordFeatures.pair` halves) add to the second
         word's token (float32 bytes; `zero` when the model weights none of them)."""
         indexes = [index for index in map(self.rows.get, pair_features(left, right)) if index is not None]
@@ -182,7 +182,9 @@ class LinearChainCRF:
         labels[position[active]] = path.T[active]
 
 
-def pair_blocks(halves: Sequence[str], score: Callable[[str, str], bytes], zero: bytes) -> list[bytes]:
+def pair_blocks(
+    halves: Sequence[tuple[str, ...]], score: Callable[[tuple[str, ...], tuple[str, ...]], bytes], zero: bytes
+) -> list[bytes]:
     """The `pair_scores` of every token with the one before it (`halves`: each token's `WordFeatures.pair`;
     `score`: the model's `pair_scores`, cached or not; `zero`: the model's `zero`), for
     `LinearChainCRF.emissions`. A sentence's first token gets its predecessor's pair too: `emissions` ignores it."""

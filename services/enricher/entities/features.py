@@ -89,15 +89,15 @@ class WordFeatures:
     prev: tuple[str, ...]
     next: tuple[str, ...]
     next2: tuple[str, ...]
-    # An Arabic word's half of the two-word features (pair_features): stem, article flag, cue marks; "" otherwise.
-    pair: str = ""
+    # An Arabic word's half of the two-word features (pair_features): stem, article flag, cue marks; () otherwise.
+    pair: tuple[str, ...] = ()
 
 
-def pair_features(left: str, right: str) -> tuple[str, ...]:
-    """Features of two consecutive Arabic words, on the second: their stems together, whether each carries the
-    article, and their cue marks together ("عبد الله", "وزير الخارجية", a given name before an unknown word)."""
-    left_stem, left_article, left_marks = left.rsplit("|", 2)
-    right_stem, right_article, right_marks = right.rsplit("|", 2)
+def pair_features(left: tuple[str, ...], right: tuple[str, ...]) -> tuple[str, ...]:
+    """Features of two consecutive Arabic words (their `WordFeatures.pair` halves), on the second: their stems
+    together, whether each carries the article, and their cue marks together ("عبد الله", "وزير الخارجية", a given
+    name before an unknown word)."""
+    (left_stem, left_article, left_marks), (right_stem, right_article, right_marks) = left, right
     return (
         f"2s={left_stem}|{right_stem}",
         f"2a={left_article}{right_article}",
@@ -164,7 +164,7 @@ class FeatureExtractor:
             prev=(f"-1w={word}", f"-1sh={shape}", *(f"-1{m}" for m in marks)),
             next=(f"+1w={word}", f"+1sh={shape}", *(f"+1{m}" for m in marks)),
             next2=(f"+2w={word}",),
-            pair=f"{key}|{int(shape == 'al')}|{'+'.join(marks)}" if shape in ("al", "ar") else "",
+            pair=(key, str(int(shape == "al")), "+".join(marks)) if shape in ("al", "ar") else (),
         )
 
     def kb_tags(self, words: Sequence[str]) -> list[str]:

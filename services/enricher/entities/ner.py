@@ -78,8 +78,8 @@ class NamedEntityRecogniser:
         self.nationalities = nationality_adjectives(features.entities)
         self.common_english = load_common_words()
         self.models: dict[str, LinearChainCRF] = {}
-        self.word_scores: dict[str, Callable[[str], tuple[bytes, str]]] = {}
-        self.pair_scores: dict[str, Callable[[str, str], bytes]] = {}
+        self.word_scores: dict[str, Callable[[str], tuple[bytes, tuple[str, ...]]]] = {}
+        self.pair_scores: dict[str, Callable[[tuple[str, ...], tuple[str, ...]], bytes]] = {}
         for script, path in models.items():
             if not path.is_file():
                 raise ModelMissing(f"the recogniser model {path.name} is missing from {path.parent}; {_REBUILD}")
@@ -173,14 +173,14 @@ class NamedEntityRecogniser:
             return ("w=" + word) in rows or ("s=" + split_proclitics(word)[1]) in rows
         return ("w=" + word) in self.models["latin"].rows
 
-    def _scorer(self, model: LinearChainCRF) -> Callable[[str], tuple[bytes, str]]:
+    def _scorer(self, model: LinearChainCRF) -> Callable[[str], tuple[bytes, tuple[str, ...]]]:
         """A spelling's weights under `model` and its half of the two-word features, cached: a word's features
         depend on its spelling only. The weights are all the tagger needs, so the features themselves are not kept
         (they take ten times the room)."""
         word_features = self.features.features_of
 
         @lru_cache(maxsize=_SCORE_CACHE)
-        def scores(surface: str) -> tuple[bytes, str]:
+        def scores(surface: str) -> tuple[bytes, tuple[str, ...]]:
             features = word_features(surface)
             return model.word_scores(features), features.pair
 

@@ -17,7 +17,7 @@ def _features(word: str) -> WordFeatures:
     shape = "p" if word in ",." else "w"
     own = (f"w={word}", f"s1={word[-1]}", *(("short",) if len(word) < 4 else ()))
     # Words of more than two letters have a half of the two-word features (Arabic words, in the recogniser).
-    pair = f"{word}|{int(word.startswith('the'))}|{'cue' if word in ('mr', 'said') else ''}" if len(word) > 2 else ""
+    pair = (word, str(int(word.startswith("the"))), "cue" if word in ("mr", "said") else "") if len(word) > 2 else ()
     return WordFeatures(
         own, (f"-2w={word}",), (f"-1w={word}", f"-1sh={shape}"), (f"+1w={word}",), (f"+2w={word}",), pair
     )
