@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from newswire.enricher.entities.features import WordFeatures, pair_features
+from newswire.enricher.entities.features import WordFeatures, pair_features, stem_pair
 
 Scores = npt.NDArray[np.float32]
 _ROLES = ("own", "prev2", "prev", "next", "next2")
@@ -69,6 +69,7 @@ class LinearChainCRF:
         # What a token gets from a word pair the model weights nothing of; whether it has two-word features at all.
         self.zero = bytes(self.weights.shape[1] * 4)
         self.has_pairs = any(attribute.startswith("2") for attribute in self.rows)
+        self._pair_bases: dict[tuple[str, ...], Scores] = {}
         self.kb = {
             tag: (self.score(("kb=" + tag,)), self.score(("-1kb=" + tag,)), self.score(("+1kb=" + tag,)))
             for tag in (f"{part}-{label}" for part in "BI" for label in ("PER", "ORG", "LOC", "MISC"))
@@ -83,23 +84,36 @@ class LinearChainCRF:
     def word_scores(self, features: WordFeatures) -> bytes:
         """What one spelling adds to its own token and, as a neighbour, to the tokens at +2, +1, -1, -2
         (float32 bytes, so that an article's words are joined into one array at once)."""
-        missing = len(self.rows)
+        return self.many_word_scores([features])[0]
+
+    def many_word_scores(self, spellings: Sequence[WordFeatures]) -> list[bytes]:
+        """`word_scores` of many spellings, summed in one numpy call (an article's new words at once)."""
+        rows, missing = self.rows, len(self.rows)
         indexes: list[int] = []
         bounds: list[int] = []
-        for role in _ROLES:
-            bounds.append(len(indexes))
-            indexes.extend(self.rows.get(attribute, missing) for attribute in getattr(features, role))
-            indexes.append(missing)  # the zero row: no part is empty, as reduceat needs
-        block = np.add.reduceat(self.weights[indexes], bounds, axis=0)
-        return block.astype(np.float32).tobytes()
+        for features in spellings:
+            for role in (features.own, features.prev2, features.prev, features.next, features.next2):
+                bounds.append(len(indexes))
+                indexes.extend([rows.get(attribute, missing) for attribute in role])
+                indexes.append(missing)  # the zero row: no part is empty, as reduceat needs
+        data = np.add.reduceat(self.weights[indexes], bounds, axis=0).astype(np.float32).tobytes()
+        size = len(_ROLES) * self.weights.shape[1] * 4
+        return [data[start : start + size] for start in range(0, len(data), size)]
 
     def pair_scores(self, left: tuple[str, ...], right: tuple[str, ...]) -> bytes:
         """What the two-word features of consecutive words (their `WordFeatures.pair` halves) add to the second
-        word's token (float32 bytes; `zero` when the model weights none of them)."""
-        indexes = [index for index in map(self.rows.get, pair_features(left, right)) if index is not None]
-        if not indexes:
-            return self.zero
-        return self.weights[indexes].sum(axis=0).astype(np.float32).tobytes()  # type: ignore[no-any-return]
+        word's token (float32 bytes; `zero` when the model weights none of them). The article-flag and cue-mark
+        pairs take a few hundred values, so their sums are kept; the stem pair is looked up each time."""
+        (left_stem, left_article, left_marks), (right_stem, right_article, right_marks) = left, right
+        key = (left_article, right_article, left_marks, right_marks)
+        base = self._pair_bases.get(key)
+        if base is None:
+            _, article, marks = pair_features(left, right)
+            base = self._pair_bases[key] = self.score([article, marks])
+        row = self.rows.get(stem_pair(left_stem, right_stem))
+        if row is None:
+            return base.tobytes() if base.any() else self.zero
+        return (base + self.weights[row]).tobytes()  # type: ignore[no-any-return]
 
     def emissions(
         self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int], pairs: Sequence[bytes] = ()

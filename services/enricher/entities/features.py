@@ -55,10 +55,17 @@ TYPE_OF_LABEL = {"PER": EntityType.PERSON, "ORG": EntityType.ORG, "LOC": EntityT
 LABEL_OF_TYPE = {EntityType.PERSON: "PER", EntityType.ORG: "ORG", EntityType.LOC: "LOC", EntityType.EVENT: "MISC"}
 
 
+# The proclitic combinations by their first letter, longest first (most words start with none of these letters).
+_PROCLITICS_BY_LETTER = {
+    letter: tuple(prefix for prefix in _PROCLITICS if prefix.startswith(letter))
+    for letter in {prefix[0] for prefix in _PROCLITICS if prefix}
+}
+
+
 def split_proclitics(word: str) -> tuple[str, str]:
     """(proclitics, stem) of a normalised Arabic word; the stem keeps at least two letters."""
-    for prefix in _PROCLITICS:
-        if prefix and word.startswith(prefix) and len(word) - len(prefix) >= _MIN_STEM:
+    for prefix in _PROCLITICS_BY_LETTER.get(word[:1], ()):
+        if word.startswith(prefix) and len(word) - len(prefix) >= _MIN_STEM:
             return prefix, word[len(prefix) :]
     return "", word
 
@@ -93,13 +100,18 @@ class WordFeatures:
     pair: tuple[str, ...] = ()
 
 
+def stem_pair(left: str, right: str) -> str:
+    """The two-word feature of two consecutive Arabic words' stems."""
+    return f"2s={left}|{right}"
+
+
 def pair_features(left: tuple[str, ...], right: tuple[str, ...]) -> tuple[str, ...]:
     """Features of two consecutive Arabic words (their `WordFeatures.pair` halves), on the second: their stems
     together, whether each carries the article, and their cue marks together ("عبد الله", "وزير الخارجية", a given
     name before an unknown word)."""
     (left_stem, left_article, left_marks), (right_stem, right_article, right_marks) = left, right
     return (
-        f"2s={left_stem}|{right_stem}",
+        stem_pair(left_stem, right_stem),
         f"2a={left_article}{right_article}",
         f"2m={left_marks}|{right_marks}",
     )

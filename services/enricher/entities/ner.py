@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -78,14 +79,13 @@ class NamedEntityRecogniser:
         self.nationalities = nationality_adjectives(features.entities)
         self.common_english = load_common_words()
         self.models: dict[str, LinearChainCRF] = {}
-        self.word_scores: dict[str, Callable[[str], tuple[bytes, tuple[str, ...]]]] = {}
-        self.pair_scores: dict[str, Callable[[tuple[str, ...], tuple[str, ...]], bytes]] = {}
+        # Per model, each spelling's summed weights and its half of the two-word features (`_spellings`).
+        self.cached: dict[str, dict[str, tuple[bytes, tuple[str, ...]]]] = {}
         for script, path in models.items():
             if not path.is_file():
                 raise ModelMissing(f"the recogniser model {path.name} is missing from {path.parent}; {_REBUILD}")
-            model = self.models[script] = LinearChainCRF(path)
-            self.word_scores[script] = self._scorer(model)
-            self.pair_scores[script] = lru_cache(maxsize=_SCORE_CACHE)(model.pair_scores)
+            self.models[script] = LinearChainCRF(path)
+            self.cached[script] = {}
 
     def _without_nationality(self, run: tuple[int, int, str], words: list[str]) -> tuple[int, int, str]:
         """An Arabic organisation's name without the nationality adjective after it: "حزب الله اللبناني" is
@@ -173,18 +173,30 @@ class NamedEntityRecogniser:
             return ("w=" + word) in rows or ("s=" + split_proclitics(word)[1]) in rows
         return ("w=" + word) in self.models["latin"].rows
 
-    def _scorer(self, model: LinearChainCRF) -> Callable[[str], tuple[bytes, tuple[str, ...]]]:
-        """A spelling's weights under `model` and its half of the two-word features, cached: a word's features
-        depend on its spelling only. The weights are all the tagger needs, so the features themselves are not kept
-        (they take ten times the room)."""
-        word_features = self.features.features_of
-
-        @lru_cache(maxsize=_SCORE_CACHE)
-        def scores(surface: str) -> tuple[bytes, tuple[str, ...]]:
-            features = word_features(surface)
-            return model.word_scores(features), features.pair
-
-        return scores
+    def _spellings(self, script: str, surfaces: Sequence[str]) -> dict[str, tuple[bytes, tuple[str, ...]]]:
+        """Each distinct spelling's weights under the script's model and its half of the two-word features. A
+        word's features depend on its spelling only, so both are cached (the weights are all the tagger needs: the
+        features themselves take ten times the room); an article's new spellings are summed in one numpy call.
+        The cache forgets its oldest spellings when full."""
+        cache = self.cached[script]
+        found: dict[str, tuple[bytes, tuple[str, ...]]] = {}
+        new: list[str] = []
+        for surface in dict.fromkeys(surfaces):
+            entry = cache.get(surface)
+            if entry is None:
+                new.append(surface)
+            else:
+                found[surface] = entry
+        if new:
+            features = [self.features.features_of(surface) for surface in new]
+            entries = list(zip(self.models[script].many_word_scores(features), (f.pair for f in features), strict=True))
+            found.update(zip(new, entries, strict=True))
+            excess = len(cache) + len(new) - _SCORE_CACHE
+            if excess > 0:
+                for surface in list(islice(cache, excess)):
+                    del cache[surface]
+            cache.update(zip(new, entries, strict=True))
+        return found
 
     def recognise(
         self,
@@ -242,12 +254,12 @@ class NamedEntityRecogniser:
             mine = [chunk for chunk in chunks if chunk[0] == script]
             if not mine:
                 continue
-            scores, pair_scores = self.word_scores[script], self.pair_scores[script]
+            spellings = self._spellings(script, [s for _, first, last, _ in mine for s in surfaces[first:last]])
             emissions, positions, at = [], [], 0
             sentences: list[int] = []
             for _, first, last, firsts in mine:
-                words, halves = zip(*map(scores, surfaces[first:last]), strict=True)
-                pairs = pair_blocks(halves, pair_scores, model.zero) if model.has_pairs else ()
+                words, halves = zip(*map(spellings.__getitem__, surfaces[first:last]), strict=True)
+                pairs = pair_blocks(halves, model.pair_scores, model.zero) if model.has_pairs else ()
                 emissions.append(model.emissions(words, kb[first:last], firsts, pairs))
                 positions.append(np.arange(first, last))
                 sentences.extend(at + start for start in firsts)
