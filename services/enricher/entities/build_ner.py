@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from newswire.enricher.entities.crf import LinearChainCRF, export_model, pair_blocks
+from newswire.enricher.entities.crf import LinearChainCRF, export_model
 from newswire.enricher.entities.features import FeatureExtractor
 from newswire.enricher.entities.kb import DATA_DIR, load_entities, load_lexicon
 from newswire.enricher.entities.marked import read_stories, tagged_sentences
@@ -255,7 +255,7 @@ def evaluate(path: Path, split: Split) -> dict[str, tuple[int, int, int]]:
         gold = spans([tag for _, tag in sentence])
         words = [token for token, _ in sentence]
         scores = [model.word_scores(features.word_features(word)) for word in words]
-        pairs = pair_blocks([features.word_features(word).pair for word in words], model.pair_scores, model.zero)
+        pairs = model.pair_emissions([features.word_features(word).pair for word in words])
         predicted = spans(model.decode(model.emissions(scores, features.kb_tags(words), (0,), pairs), (0,)))
         for label in ("PER", "ORG", "LOC"):
             g = {s for s in gold if s[2] == label}

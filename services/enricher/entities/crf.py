@@ -8,7 +8,7 @@ by side. The labels are CRFsuite's own (tests/unit/entities/test_crf.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -66,10 +66,11 @@ class LinearChainCRF:
         # One zero row at the end: what an attribute the model never weighted adds.
         self.weights: Scores = np.vstack([weights, np.zeros((1, weights.shape[1]), dtype=np.float32)])
         self.bos, self.eos = self.score(("BOS",)), self.score(("EOS",))
-        # What a token gets from a word pair the model weights nothing of; whether it has two-word features at all.
-        self.zero = bytes(self.weights.shape[1] * 4)
+        # Whether the model has two-word features at all; the sums of the pairs' article flags and cue marks seen so
+        # far, row 0 for none (`pair_emissions`).
         self.has_pairs = any(attribute.startswith("2") for attribute in self.rows)
-        self._pair_bases: dict[tuple[str, ...], Scores] = {}
+        self._pair_bases: dict[tuple[str, ...], int] = {}
+        self._pair_base_scores: Scores = np.zeros((1, self.weights.shape[1]), dtype=np.float32)
         self.kb = {
             tag: (self.score(("kb=" + tag,)), self.score(("-1kb=" + tag,)), self.score(("+1kb=" + tag,)))
             for tag in (f"{part}-{label}" for part in "BI" for label in ("PER", "ORG", "LOC", "MISC"))
@@ -100,25 +101,32 @@ class LinearChainCRF:
         size = len(_ROLES) * self.weights.shape[1] * 4
         return [data[start : start + size] for start in range(0, len(data), size)]
 
-    def pair_scores(self, left: tuple[str, ...], right: tuple[str, ...]) -> bytes:
-        """What the two-word features of consecutive words (their `WordFeatures.pair` halves) add to the second
-        word's token (float32 bytes; `zero` when the model weights none of them). The article-flag and cue-mark
-        pairs take a few hundred values, so their sums are kept; the stem pair is looked up each time."""
-        (left_stem, left_article, left_marks), (right_stem, right_article, right_marks) = left, right
-        key = (left_article, right_article, left_marks, right_marks)
-        base = self._pair_bases.get(key)
-        if base is None:
-            _, article, marks = pair_features(left, right)
-            base = self._pair_bases[key] = self.score([article, marks])
-        row = self.rows.get(stem_pair(left_stem, right_stem))
-        if row is None:
-            return base.tobytes() if base.any() else self.zero
-        return (base + self.weights[row]).tobytes()  # type: ignore[no-any-return]
+    def pair_emissions(self, halves: Sequence[tuple[str, ...]]) -> Scores:
+        """What the two-word features add to each token, from every token's `WordFeatures.pair` half and the one
+        before it (a sentence's first token gets its predecessor's pair too: `emissions` ignores it). The
+        article-flag and cue-mark pairs take a few hundred values, so their sums are kept; the stem pair is one
+        row looked up per token."""
+        rows, bases, missing = self.rows, self._pair_bases, len(self.rows)
+        stems, combined = [missing], [0]
+        for left, right in pairwise(halves):
+            if not (left and right):
+                stems.append(missing)
+                combined.append(0)
+                continue
+            stems.append(rows.get(stem_pair(left[0], right[0]), missing))
+            key = (left[1], right[1], left[2], right[2])
+            index = bases.get(key)
+            if index is None:
+                _, article, marks = pair_features(left, right)
+                index = bases[key] = len(self._pair_base_scores)
+                self._pair_base_scores = np.vstack([self._pair_base_scores, self.score([article, marks])])
+            combined.append(index)
+        return self.weights[stems] + self._pair_base_scores[combined]
 
     def emissions(
-        self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int], pairs: Sequence[bytes] = ()
+        self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int], pairs: Scores | None = None
     ) -> Scores:
-        """State scores of each token from its words' `word_scores` (and `pairs`, from `pair_blocks`): the sums
+        """State scores of each token from its words' `word_scores` (and `pairs`, from `pair_emissions`): the sums
         CRFsuite makes over the attribute lists of `FeatureExtractor.sequence`."""
         count, width = len(words), len(self.labels)
         blocks = np.frombuffer(b"".join(words), dtype=np.float32).reshape(count, len(_ROLES), width)
@@ -137,8 +145,8 @@ class LinearChainCRF:
         emit[2:][has_prev2[2:]] += blocks[:-2, 1][has_prev2[2:]]
         emit[:-1][has_next[:-1]] += blocks[1:, 3][has_next[:-1]]
         emit[:-2][has_next2[:-2]] += blocks[2:, 4][has_next2[:-2]]
-        if pairs:
-            emit[has_prev] += np.frombuffer(b"".join(pairs), dtype=np.float32).reshape(count, width)[has_prev]
+        if pairs is not None:
+            emit[has_prev] += pairs[has_prev]
         emit[~has_prev] += self.bos
         emit[~has_next] += self.eos
         for index, tag in enumerate(kb):
@@ -194,14 +202,3 @@ class LinearChainCRF:
                 current[:columns] = back[step, current[:columns], np.arange(columns)]
         active = np.arange(steps)[None, :] < lengths[:, None]
         labels[position[active]] = path.T[active]
-
-
-def pair_blocks(
-    halves: Sequence[tuple[str, ...]], score: Callable[[tuple[str, ...], tuple[str, ...]], bytes], zero: bytes
-) -> list[bytes]:
-    """The `pair_scores` of every token with the one before it (`halves`: each token's `WordFeatures.pair`;
-    `score`: the model's `pair_scores`, cached or not; `zero`: the model's `zero`), for
-    `LinearChainCRF.emissions`. A sentence's first token gets its predecessor's pair too: `emissions` ignores it."""
-    blocks = [zero]
-    blocks.extend(score(left, right) if left and right else zero for left, right in pairwise(halves))
-    return blocks

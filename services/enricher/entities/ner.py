@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from newswire.enricher.entities.crf import TAGS, LinearChainCRF, pair_blocks
+from newswire.enricher.entities.crf import TAGS, LinearChainCRF
 from newswire.enricher.entities.cues import LOC_HEADS, ORG_HEADS
 from newswire.enricher.entities.features import (
     SENTENCE_END,
@@ -259,7 +259,7 @@ class NamedEntityRecogniser:
             sentences: list[int] = []
             for _, first, last, firsts in mine:
                 words, halves = zip(*map(spellings.__getitem__, surfaces[first:last]), strict=True)
-                pairs = pair_blocks(halves, model.pair_scores, model.zero) if model.has_pairs else ()
+                pairs = model.pair_emissions(halves) if model.has_pairs else None
                 emissions.append(model.emissions(words, kb[first:last], firsts, pairs))
                 positions.append(np.arange(first, last))
                 sentences.extend(at + start for start in firsts)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pycrfsuite
 
-from newswire.enricher.entities.crf import LinearChainCRF, export_model, pair_blocks
+from newswire.enricher.entities.crf import LinearChainCRF, export_model
 from newswire.enricher.entities.features import WordFeatures, pair_features
 
 _WORDS = ["mr", "smith", "of", "acme", "corp", "went", "to", "paris", "said", "the", "bank", ",", "."]
@@ -87,8 +87,8 @@ def test_numpy_decoding_gives_crfsuite_labels(tmp_path: Path) -> None:
         kb += sentence_kb
         expected += tagger.tag(_items(sentence_words, sentence_kb))
     scores = [model.word_scores(_features(word)) for word in words]
-    pairs = pair_blocks([_features(word).pair for word in words], model.pair_scores, model.zero)
-    assert model.has_pairs and any(block != model.zero for block in pairs)  # the toy model weights word pairs
+    pairs = model.pair_emissions([_features(word).pair for word in words])
+    assert model.has_pairs and pairs.any()  # the toy model weights word pairs
     assert model.decode(model.emissions(scores, kb, firsts, pairs), firsts) == expected
     first = sentences[0]
     alone = model.decode(model.emissions(scores[: len(first[0])], first[1], [0], pairs[: len(first[0])]), [0])
