@@ -6,9 +6,11 @@ for this repository, `tests/fixtures/entities/wire_stories.json`) and write them
 
 Two linear-chain CRF models (CRFsuite, L-BFGS) for Arabic script and for Latin script (English and French corpora
 together: capitalisation and shape carry across the two), exported as numpy arrays to `ner-ar.npz` and
-`ner-latin.npz` (crf.py decodes them; python-crfsuite is needed to train only). Every tenth
-block of 50 sentences of each corpus is held out as its dev split (`dev_split`), never trained on; the dev
-figures are printed at the end. The build is deterministic: same corpora, same model bytes.
+`ner-latin.npz` (crf.py decodes them; python-crfsuite is needed to train only); for Arabic, a window network
+beside the CRF, trained with torch on the same sentences (build_window.py) and exported to `ner-ar-window.npz`
+(window.py runs it in numpy). Every tenth block of 50 sentences of each corpus is held out as its dev split
+(`dev_split`), never trained on; the dev figures are printed at the end. The build is deterministic: same
+corpora, same model bytes (the window network: with the same torch build).
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from newswire.enricher.entities.crf import LinearChainCRF, export_model
+from newswire.enricher.entities.crf import TAGS, LinearChainCRF, export_model
 from newswire.enricher.entities.features import FeatureExtractor
 from newswire.enricher.entities.kb import DATA_DIR, load_entities, load_lexicon
 from newswire.enricher.entities.marked import read_stories, tagged_sentences
 from newswire.enricher.entities.matcher import AliasMatcher
-from newswire.enricher.entities.ner import place_head, shouted
+from newswire.enricher.entities.ner import WINDOW_WEIGHT, Tagger, place_head, shouted
 from newswire.enricher.entities.normalize import alias_key, is_arabic
+from newswire.enricher.entities.window import CrfWithWindow, WindowTagger
 
 DEFAULT_DATASETS = Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets" / "ner"
 BLOCK = 50
@@ -46,6 +49,8 @@ CORPORA: dict[str, tuple[tuple[str, int], ...]] = {
 REPOSITORY_CORPORA = {
     "wire-stories": Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "entities" / "wire_stories.json"
 }
+# Models with a window network beside the CRF (build_window.py, window.py).
+WINDOW_MODELS = frozenset({"ar"})
 TRAINER_PARAMS = {
     "c1": 0.05,
     "max_iterations": 120,
@@ -207,11 +212,10 @@ def featurise(features: FeatureExtractor, sentence: Sentence) -> list[list[str]]
     return features.sequence(words, features.kb_tags(words))
 
 
-def train(model: str, splits: list[Split], weights: dict[str, int], out: Path) -> Path:
+def train(model: str, splits: list[Split], weights: dict[str, int], out: Path, features: FeatureExtractor) -> Path:
     """Train one CRF on the training parts of `splits` and write its weights to `out`."""
     import pycrfsuite
 
-    features = extractor()
     trainer = pycrfsuite.Trainer(algorithm="lbfgs", verbose=False)
     trainer.set_params({**TRAINER_PARAMS, "c2": L2[model]})
     count = 0
@@ -246,17 +250,16 @@ def spans(tags: list[str]) -> set[tuple[int, int, str]]:
     return found
 
 
-def evaluate(path: Path, split: Split) -> dict[str, tuple[int, int, int]]:
+def evaluate(model: Tagger, split: Split, features: FeatureExtractor) -> dict[str, tuple[int, int, int]]:
     """Span-level (tp, fp, fn) per type and untyped ("ALL") on the dev sentences."""
-    features = extractor()
-    model = LinearChainCRF(path)
     counts: Counter[tuple[str, str]] = Counter()
     for sentence in split.dev:
         gold = spans([tag for _, tag in sentence])
         words = [token for token, _ in sentence]
-        scores = [model.word_scores(features.word_features(word)) for word in words]
-        pairs = model.pair_emissions([features.word_features(word).pair for word in words])
-        predicted = spans(model.decode(model.emissions(scores, features.kb_tags(words), (0,), pairs), (0,)))
+        spellings = [features.word_features(word) for word in words]
+        scores = model.spelling_scores(spellings, words)
+        emit = model.label_scores(scores, [word.pair for word in spellings], features.kb_tags(words), (0,))
+        predicted = spans([TAGS[index] for index in model.decode_tags(emit, (0,)).tolist()])
         for label in ("PER", "ORG", "LOC"):
             g = {s for s in gold if s[2] == label}
             p = {s for s in predicted if s[2] == label}
@@ -280,11 +283,11 @@ def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def report(path: Path, split: Split) -> Iterator[str]:
+def report(name: str, model: Tagger, split: Split, features: FeatureExtractor) -> Iterator[str]:
     """Dev figures of one model on one corpus, as table rows."""
-    for label, (tp, fp, fn) in evaluate(path, split).items():
+    for label, (tp, fp, fn) in evaluate(model, split, features).items():
         p, r, f = prf(tp, fp, fn)
-        yield f"| {path.name} | {split.name} dev | {label} | {p:.3f} | {r:.3f} | {f:.3f} | {tp + fn} |"
+        yield f"| {name} | {split.name} dev | {label} | {p:.3f} | {r:.3f} | {f:.3f} | {tp + fn} |"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -299,6 +302,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rows = ["| model | split | type | P | R | F1 | gold spans |", "|---|---|---|---|---|---|---|"]
     built = []
+    features = extractor()
     for model in args.only or sorted(CORPORA):
         splits = [load_corpus(args.datasets.resolve(), name, args.dev_offset) for name, _ in CORPORA[model]]
         news = next((split for split in splits if split.name == NEWS_CORPUS), None)
@@ -308,14 +312,26 @@ def main(argv: list[str] | None = None) -> None:
             for split in splits:
                 if split.name in HARMONISED:
                     split.train = [without_titles(sentence, titles) for sentence in split.train]
-        path = train(model, splits, dict(CORPORA[model]), args.out)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        print(f"{path.name}: {path.stat().st_size / 2**20:.1f} MiB, sha256 {digest}")
-        built.append((path, splits))
-    for path, splits in built:
-        for split in splits:
-            if split.dev:
-                rows.extend(report(path, split))
+        path = train(model, splits, dict(CORPORA[model]), args.out, features)
+        written = [path]
+        taggers: list[tuple[str, Tagger]] = [(path.name, LinearChainCRF(path))]
+        if model in WINDOW_MODELS:
+            # The window network beside the CRF (build_window.py; torch, from the train extra).
+            from newswire.enricher.entities.build_window import train_window
+
+            window = train_window(splits, dict(CORPORA[model]), features, args.out)
+            written.append(window)
+            crf = LinearChainCRF(path)
+            taggers.append((f"{path.name} + {window.name}", CrfWithWindow(crf, WindowTagger(window), WINDOW_WEIGHT)))
+        for file in written:
+            digest = hashlib.sha256(file.read_bytes()).hexdigest()[:16]
+            print(f"{file.name}: {file.stat().st_size / 2**20:.1f} MiB, sha256 {digest}")
+        built.append((taggers, splits))
+    for taggers, splits in built:
+        for name, tagger in taggers:
+            for split in splits:
+                if split.dev:
+                    rows.extend(report(name, tagger, split, features))
     print("\n".join(rows))
     sys.stdout.flush()
 

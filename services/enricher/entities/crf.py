@@ -62,9 +62,11 @@ class LinearChainCRF:
             weights = arrays["weights"]
             self.transitions: Scores = arrays["transitions"].astype(np.float32)
         self.rows = {attribute: index for index, attribute in enumerate(attributes)}
-        self._tags = np.array([TAGS.index(label) for label in self.labels], dtype=np.intp)
+        # Each label's index in TAGS.
+        self.tag_indexes = np.array([TAGS.index(label) for label in self.labels], dtype=np.intp)
         # One zero row at the end: what an attribute the model never weighted adds.
         self.weights: Scores = np.vstack([weights, np.zeros((1, weights.shape[1]), dtype=np.float32)])
+        self.spelling_bytes = len(_ROLES) * self.weights.shape[1] * 4  # of one spelling's `word_scores`
         self.bos, self.eos = self.score(("BOS",)), self.score(("EOS",))
         # Whether the model has two-word features at all; the sums of the pairs' article flags and cue marks seen so
         # far, row 0 for none (`pair_emissions`).
@@ -85,10 +87,11 @@ class LinearChainCRF:
     def word_scores(self, features: WordFeatures) -> bytes:
         """What one spelling adds to its own token and, as a neighbour, to the tokens at +2, +1, -1, -2
         (float32 bytes, so that an article's words are joined into one array at once)."""
-        return self.many_word_scores([features])[0]
+        return self.spelling_scores([features])[0]
 
-    def many_word_scores(self, spellings: Sequence[WordFeatures]) -> list[bytes]:
-        """`word_scores` of many spellings, summed in one numpy call (an article's new words at once)."""
+    def spelling_scores(self, spellings: Sequence[WordFeatures], surfaces: Sequence[str] = ()) -> list[bytes]:
+        """`word_scores` of many spellings, summed in one numpy call (an article's new words at once; the
+        features are all the CRF needs, `surfaces` is for taggers that read letters)."""
         rows, missing = self.rows, len(self.rows)
         indexes: list[int] = []
         bounds: list[int] = []
@@ -98,7 +101,7 @@ class LinearChainCRF:
                 indexes.extend([rows.get(attribute, missing) for attribute in role])
                 indexes.append(missing)  # the zero row: no part is empty, as reduceat needs
         data = np.add.reduceat(self.weights[indexes], bounds, axis=0).astype(np.float32).tobytes()
-        size = len(_ROLES) * self.weights.shape[1] * 4
+        size = self.spelling_bytes
         return [data[start : start + size] for start in range(0, len(data), size)]
 
     def pair_emissions(self, halves: Sequence[tuple[str, ...]]) -> Scores:
@@ -160,6 +163,13 @@ class LinearChainCRF:
                 emit[index - 1] += as_next
         return emit
 
+    def label_scores(
+        self, words: Sequence[bytes], halves: Sequence[tuple[str, ...]], kb: Sequence[str], firsts: Sequence[int]
+    ) -> Scores:
+        """`emissions`, with the two-word scores of `halves` (each token's `WordFeatures.pair`) if the model has
+        two-word features."""
+        return self.emissions(words, kb, firsts, self.pair_emissions(halves) if self.has_pairs else None)
+
     def decode(self, emit: Scores, firsts: Sequence[int]) -> list[str]:
         """The best labels of each sentence (Viterbi; sentences start at the token indexes `firsts`, as in
         training each one is a sequence of its own). The sentences are decoded side by side, one step per token
@@ -171,34 +181,36 @@ class LinearChainCRF:
         starts = np.array(sorted(firsts), dtype=np.intp)
         ends = np.append(starts[1:], len(emit))
         labels = np.zeros(len(emit), dtype=np.intp)
-        self._viterbi(emit, starts, ends, labels)
-        return self._tags[labels]
+        viterbi(emit, self.transitions, starts, ends, labels)
+        return self.tag_indexes[labels]
 
-    def _viterbi(self, emit: Scores, starts: Any, ends: Any, labels: Any) -> None:
-        """Best paths of the sequences [starts[k], ends[k]) of `emit`, written into `labels`. Sequences are
-        columns, longest first, so the ones still going at a step are the first columns; arrays are [from label,
-        to label, sequence], as numpy reduces a small first axis much faster than a small last one."""
-        width = len(self.labels)
-        order = np.argsort(starts - ends, kind="stable")
-        starts, lengths = starts[order], (ends - starts)[order]
-        parts, steps = len(starts), int(lengths[0])
-        going = (lengths[:, None] > np.arange(steps)[None, :]).sum(axis=0).tolist()
-        position = starts[:, None] + np.arange(steps)[None, :]
-        scores = emit[np.minimum(position, len(emit) - 1)].transpose(1, 2, 0).copy()  # [step, label, sequence]
-        transitions = self.transitions[:, :, None]
-        back = np.empty((steps, width, parts), dtype=np.intp)
-        delta = scores[0].copy()
-        for step in range(1, steps):
-            columns = going[step]
-            candidates = delta[:, None, :columns] + transitions
-            back[step, :, :columns] = candidates.argmax(axis=0)
-            delta[:, :columns] = candidates.max(axis=0) + scores[step, :, :columns]
-        path = np.empty((steps, parts), dtype=np.intp)
-        current = delta.argmax(axis=0)
-        for step in range(steps - 1, -1, -1):
-            columns = going[step]
-            path[step, :columns] = current[:columns]
-            if step:
-                current[:columns] = back[step, current[:columns], np.arange(columns)]
-        active = np.arange(steps)[None, :] < lengths[:, None]
-        labels[position[active]] = path.T[active]
+
+def viterbi(emit: Scores, transitions: Scores, starts: Any, ends: Any, labels: Any) -> None:
+    """Best paths of the sequences [starts[k], ends[k]) of `emit` (label scores per token) under `transitions`
+    (from label, to label), written into `labels`. Sequences are columns, longest first, so the ones still going at
+    a step are the first columns; arrays are [from label, to label, sequence], as numpy reduces a small first axis
+    much faster than a small last one."""
+    width = transitions.shape[0]
+    order = np.argsort(starts - ends, kind="stable")
+    starts, lengths = starts[order], (ends - starts)[order]
+    parts, steps = len(starts), int(lengths[0])
+    going = (lengths[:, None] > np.arange(steps)[None, :]).sum(axis=0).tolist()
+    position = starts[:, None] + np.arange(steps)[None, :]
+    scores = emit[np.minimum(position, len(emit) - 1)].transpose(1, 2, 0).copy()  # [step, label, sequence]
+    moves = transitions[:, :, None]
+    back = np.empty((steps, width, parts), dtype=np.intp)
+    delta = scores[0].copy()
+    for step in range(1, steps):
+        columns = going[step]
+        candidates = delta[:, None, :columns] + moves
+        back[step, :, :columns] = candidates.argmax(axis=0)
+        delta[:, :columns] = candidates.max(axis=0) + scores[step, :, :columns]
+    path = np.empty((steps, parts), dtype=np.intp)
+    current = delta.argmax(axis=0)
+    for step in range(steps - 1, -1, -1):
+        columns = going[step]
+        path[step, :columns] = current[:columns]
+        if step:
+            current[:columns] = back[step, current[:columns], np.arange(columns)]
+    active = np.arange(steps)[None, :] < lengths[:, None]
+    labels[position[active]] = path.T[active]

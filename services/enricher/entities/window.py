@@ -1,0 +1,168 @@
+"""A window tagger for Arabic names: a small neural network trained with torch (build_ner), run here in numpy.
+
+Each word becomes a vector from its spelling alone: the sum of learnt vectors of its features (the same word, stem,
+proclitic, affix and cue-word attributes the CRF reads, `WordFeatures.own`) and a convolution over its letters
+(max-pooled), so a name never seen in training still reads like one by its letters. With a vector for its
+knowledge-base match, every token of a five-token window (two words each side; learnt padding beyond the
+sentence) feeds one ReLU layer, then label scores, decoded with learnt transitions (Viterbi, as the CRF).
+
+Because a word's vector depends on its spelling only, what it adds to the hidden layer at each of the five window
+positions is computed once per spelling and cached (`spelling_scores`, float16); an article's hidden layer is
+then five gathers and additions, and one small matrix product for the label scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from newswire.enricher.entities.crf import TAGS, LinearChainCRF, viterbi
+from newswire.enricher.entities.features import WordFeatures
+from newswire.enricher.entities.normalize import alias_key
+
+Array = npt.NDArray[np.float32]
+WIDTH = 5  # tokens in the window: two before, the token, two after
+_UNKNOWN_CHAR = 1  # index of a letter the model never saw (0 pads)
+
+
+class WindowTagger:
+    """The trained arrays (see `build_ner.train_window`) and the per-spelling parts of the hidden layer."""
+
+    def __init__(self, path: Path) -> None:
+        with np.load(path) as arrays:
+            if tuple(arrays["labels"].tolist()) != TAGS:
+                raise ValueError(f"{path.name}: labels {arrays['labels'].tolist()} are not {TAGS}")
+            self.rows = {attribute: index for index, attribute in enumerate(arrays["attr_vocab"].tolist())}
+            # One zero row at the end: what an attribute the model never saw adds.
+            attr_emb = arrays["attr_emb"].astype(np.float32)
+            self.attr_emb: Array = np.vstack([attr_emb, np.zeros((1, attr_emb.shape[1]), dtype=np.float32)])
+            self.chars = {char: index for index, char in enumerate(arrays["char_vocab"].tolist())}
+            self.char_emb: Array = arrays["char_emb"].astype(np.float32)
+            conv_w = arrays["conv_w"].astype(np.float32)  # [filters, char dim, 3]
+            self.conv_b: Array = arrays["conv_b"].astype(np.float32)
+            self.max_chars = int(arrays["max_chars"])
+            kb_tags = arrays["kb_tags"].tolist()
+            kb_emb = arrays["kb_emb"].astype(np.float32)
+            pad_left = arrays["pad_left"].astype(np.float32)
+            pad_right = arrays["pad_right"].astype(np.float32)
+            win_w = arrays["win_w"].astype(np.float32)  # [window position, input dim, hidden]
+            self.win_b: Array = arrays["win_b"].astype(np.float32)
+            self.out_w: Array = arrays["out_w"].astype(np.float32)  # [hidden, labels]
+            self.out_b: Array = arrays["out_b"].astype(np.float32)
+            self.transitions: Array = arrays["transitions"].astype(np.float32)
+        self.labels = list(TAGS)
+        self.hidden = self.win_b.shape[0]
+        # Letter convolution as one matrix over three consecutive letter vectors.
+        self.conv: Array = np.ascontiguousarray(conv_w.transpose(2, 1, 0).reshape(-1, conv_w.shape[0]))
+        spelling_dim = win_w.shape[1] - kb_emb.shape[1]
+        # What a spelling's vector gives each window position, as one matrix: [spelling dim, position x hidden].
+        by_spelling = win_w[:, :spelling_dim].transpose(1, 0, 2).reshape(spelling_dim, -1)
+        self.spelling_w: Array = np.ascontiguousarray(by_spelling)
+        # What a knowledge-base tag gives each window position [tag, position, hidden]; "" (no match) is first.
+        self.kb_index = {tag: index for index, tag in enumerate(kb_tags)}
+        self.kb_parts: Array = np.einsum("td,pdh->tph", kb_emb, win_w[:, spelling_dim:])
+        # What the padding beyond a sentence's edges gives each window position [position, hidden].
+        self.pad_left: Array = np.einsum("d,pdh->ph", pad_left, win_w)
+        self.pad_right: Array = np.einsum("d,pdh->ph", pad_right, win_w)
+
+    def spelling_scores(self, spellings: Sequence[WordFeatures], surfaces: Sequence[str]) -> list[bytes]:
+        """What each spelling adds to the hidden layer at the five window positions (float16 bytes), computed
+        for many spellings at once (an article's new words)."""
+        rows, missing = self.rows, len(self.rows)
+        indexes: list[int] = []
+        bounds: list[int] = []
+        for features in spellings:
+            bounds.append(len(indexes))
+            indexes.extend([rows.get(attribute, missing) for attribute in features.own])
+            indexes.append(missing)  # no part is empty, as reduceat needs
+        attributes = np.add.reduceat(self.attr_emb[indexes], bounds, axis=0)
+        letters = self._letters(surfaces)
+        vectors = np.hstack([attributes, letters]) @ self.spelling_w
+        data = vectors.astype(np.float16).tobytes()
+        size = WIDTH * self.hidden * 2
+        return [data[start : start + size] for start in range(0, len(data), size)]
+
+    def _letters(self, surfaces: Sequence[str]) -> Array:
+        """The max-pooled letter convolution of each spelling (normalised, at most `max_chars` letters)."""
+        windows: list[int] = []
+        bounds: list[int] = []
+        for surface in surfaces:
+            codes = [self.chars.get(char, _UNKNOWN_CHAR) for char in alias_key(surface)[: self.max_chars]]
+            padded = [0, *(codes or [_UNKNOWN_CHAR]), 0]
+            bounds.append(len(windows) // 3)
+            for start in range(len(padded) - 2):
+                windows.extend(padded[start : start + 3])
+        stacked = self.char_emb[windows].reshape(len(windows) // 3, -1)
+        return np.maximum.reduceat(stacked @ self.conv + self.conv_b, bounds, axis=0)
+
+    def emissions(self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int]) -> Array:
+        """Label scores of each token (in TAGS order) of consecutive sentences starting at `firsts`, from its
+        words' `spelling_scores` and the knowledge-base tags."""
+        count = len(words)
+        blocks = np.frombuffer(b"".join(words), dtype=np.float16).reshape(count, WIDTH, self.hidden)
+        parts = blocks.astype(np.float32) + self.kb_parts[[self.kb_index.get(tag, 0) for tag in kb]]
+        edges = [*sorted(firsts), count]
+        lengths = np.diff(edges)
+        starts, ends = np.repeat(edges[:-1], lengths), np.repeat(edges[1:], lengths)  # each token's sentence
+        positions = np.arange(count)
+        hidden = np.broadcast_to(self.win_b, (count, self.hidden)).copy()
+        for offset in range(WIDTH):
+            source = positions + offset - WIDTH // 2
+            inside = (source >= starts) & (source < ends)
+            hidden[inside] += parts[source[inside], offset]
+            hidden[source < starts] += self.pad_left[offset]
+            hidden[source >= ends] += self.pad_right[offset]
+        return np.maximum(hidden, 0.0) @ self.out_w + self.out_b
+
+    def decode_tags(self, emit: Array, firsts: Sequence[int]) -> npt.NDArray[np.intp]:
+        """The best labels of each sentence, as indexes into TAGS."""
+        return _decode(emit, self.transitions, firsts)
+
+
+class CrfWithWindow:
+    """A CRF and a window tagger together: their label scores added (the window's times `weight`, chosen on the
+    dev splits) and decoded under their transitions added the same way. The two make different mistakes: the CRF
+    knows its training words' exact neighbours and two-word features, the window network reads letters and
+    combines features non-linearly."""
+
+    def __init__(self, crf: LinearChainCRF, window: WindowTagger, weight: float) -> None:
+        self.crf, self.window, self.weight = crf, window, weight
+        self.rows = crf.rows
+        self._crf_bytes = crf.spelling_bytes
+        transitions = np.zeros((len(TAGS), len(TAGS)), dtype=np.float32)
+        transitions[np.ix_(crf.tag_indexes, crf.tag_indexes)] = crf.transitions
+        self.transitions: Array = transitions + weight * window.transitions
+
+    def spelling_scores(self, spellings: Sequence[WordFeatures], surfaces: Sequence[str]) -> list[bytes]:
+        """Both models' parts of each spelling, one after the other."""
+        return [
+            crf + window
+            for crf, window in zip(
+                self.crf.spelling_scores(spellings), self.window.spelling_scores(spellings, surfaces), strict=True
+            )
+        ]
+
+    def label_scores(
+        self, words: Sequence[bytes], halves: Sequence[tuple[str, ...]], kb: Sequence[str], firsts: Sequence[int]
+    ) -> Array:
+        """Both models' label scores of each token, added, in TAGS order."""
+        cut = self._crf_bytes
+        crf = self.crf.label_scores([word[:cut] for word in words], halves, kb, firsts)
+        scores = self.weight * self.window.emissions([word[cut:] for word in words], kb, firsts)
+        scores[:, self.crf.tag_indexes] += crf
+        return scores
+
+    def decode_tags(self, emit: Array, firsts: Sequence[int]) -> npt.NDArray[np.intp]:
+        """The best labels of each sentence, as indexes into TAGS."""
+        return _decode(emit, self.transitions, firsts)
+
+
+def _decode(emit: Array, transitions: Array, firsts: Sequence[int]) -> npt.NDArray[np.intp]:
+    starts = np.array(sorted(firsts), dtype=np.intp)
+    ends = np.append(starts[1:], len(emit))
+    labels = np.zeros(len(emit), dtype=np.intp)
+    viterbi(emit, transitions, starts, ends, labels)
+    return labels
