@@ -36,9 +36,10 @@ class WindowTagger:
             if tuple(arrays["labels"].tolist()) != TAGS:
                 raise ValueError(f"{path.name}: labels {arrays['labels'].tolist()} are not {TAGS}")
             self.rows = {attribute: index for index, attribute in enumerate(arrays["attr_vocab"].tolist())}
-            # One zero row at the end: what an attribute the model never saw adds.
-            attr_emb = arrays["attr_emb"].astype(np.float32)
-            self.attr_emb: Array = np.vstack([attr_emb, np.zeros((1, attr_emb.shape[1]), dtype=np.float32)])
+            # One zero row at the end: what an attribute the model never saw adds. Kept in float16 (most of the
+            # model's memory); rows are widened to float32 before they are summed.
+            attr_emb = arrays["attr_emb"].astype(np.float16)
+            self.attr_emb = np.vstack([attr_emb, np.zeros((1, attr_emb.shape[1]), dtype=np.float16)])
             self.chars = {char: index for index, char in enumerate(arrays["char_vocab"].tolist())}
             self.char_emb: Array = arrays["char_emb"].astype(np.float32)
             conv_w = arrays["conv_w"].astype(np.float32)  # [filters, char dim, 3]
@@ -78,7 +79,7 @@ class WindowTagger:
             bounds.append(len(indexes))
             indexes.extend([rows.get(attribute, missing) for attribute in features.own])
             indexes.append(missing)  # no part is empty, as reduceat needs
-        attributes = np.add.reduceat(self.attr_emb[indexes], bounds, axis=0)
+        attributes = np.add.reduceat(self.attr_emb[indexes].astype(np.float32), bounds, axis=0)
         letters = self._letters(surfaces)
         vectors = np.hstack([attributes, letters]) @ self.spelling_w
         data = vectors.astype(np.float16).tobytes()
@@ -87,16 +88,21 @@ class WindowTagger:
 
     def _letters(self, surfaces: Sequence[str]) -> Array:
         """The max-pooled letter convolution of each spelling (normalised, at most `max_chars` letters)."""
-        windows: list[int] = []
-        bounds: list[int] = []
+        codes: list[int] = []
+        starts: list[int] = []  # where each spelling's letters start in `codes`, after its leading 0
         for surface in surfaces:
-            codes = [self.chars.get(char, _UNKNOWN_CHAR) for char in alias_key(surface)[: self.max_chars]]
-            padded = [0, *(codes or [_UNKNOWN_CHAR]), 0]
-            bounds.append(len(windows) // 3)
-            for start in range(len(padded) - 2):
-                windows.extend(padded[start : start + 3])
-        stacked = self.char_emb[windows].reshape(len(windows) // 3, -1)
-        return np.maximum.reduceat(stacked @ self.conv + self.conv_b, bounds, axis=0)
+            letters = [self.chars.get(char, _UNKNOWN_CHAR) for char in alias_key(surface)[: self.max_chars]]
+            codes.append(0)
+            starts.append(len(codes))
+            codes.extend(letters or [_UNKNOWN_CHAR])
+        codes.append(0)
+        ends = [*(start - 1 for start in starts[1:]), len(codes) - 1]
+        # Three consecutive letters around each letter (the zeros pad each spelling on both sides).
+        centres = np.concatenate([np.arange(start, end) for start, end in zip(starts, ends, strict=True)])
+        windows = np.asarray(codes)[centres[:, None] + np.arange(-1, 2)]
+        convolved = self.char_emb[windows].reshape(len(centres), -1) @ self.conv + self.conv_b
+        bounds = np.cumsum([0, *(end - start for start, end in zip(starts[:-1], ends[:-1], strict=True))])
+        return np.maximum.reduceat(convolved, bounds, axis=0)
 
     def emissions(self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int]) -> Array:
         """Label scores of each token (in TAGS order) of consecutive sentences starting at `firsts`, from its
