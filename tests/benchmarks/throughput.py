@@ -224,7 +224,9 @@ def in_process_loop(documents: list[dict[str, Any]]) -> tuple[float, dict[str, f
         "from newswire.enricher import enrich\n"
         "from newswire.publisher.publish import draft_event\n"
         "from newswire.publisher.near_duplicates import signature\n"
+        "from threadpoolctl import threadpool_limits\n"
         "docs=[json.loads(l) for l in sys.stdin]\n"
+        "threadpool_limits(limits=1, user_api='blas')\n"  # as the enricher worker does (EnricherStage.warm_up)
         "enrich.warm_up()\n"
         "spent={'cleaner':0.0,'enricher':0.0,'publisher':0.0}\n"
         "t0=time.perf_counter()\n"

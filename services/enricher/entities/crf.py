@@ -19,7 +19,7 @@ import numpy.typing as npt
 from newswire.enricher.entities.features import WordFeatures, pair_features, stem_pair
 
 Scores = npt.NDArray[np.float32]
-_ROLES = ("own", "prev2", "prev", "next", "next2")
+ROLES = ("own", "prev2", "prev", "next", "next2")
 # Every model's labels, in one order (O first, so that a zero array is all O): decoders return indexes into it.
 TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
 
@@ -66,7 +66,7 @@ class LinearChainCRF:
         self.tag_indexes = np.array([TAGS.index(label) for label in self.labels], dtype=np.intp)
         # One zero row at the end: what an attribute the model never weighted adds.
         self.weights: Scores = np.vstack([weights, np.zeros((1, weights.shape[1]), dtype=np.float32)])
-        self.spelling_bytes = len(_ROLES) * self.weights.shape[1] * 4  # of one spelling's `word_scores`
+        self.spelling_bytes = len(ROLES) * self.weights.shape[1] * 4  # of one spelling's `word_scores`
         self.bos, self.eos = self.score(("BOS",)), self.score(("EOS",))
         # Whether the model has two-word features at all; the sums of the pairs' article flags and cue marks seen so
         # far, row 0 for none (`pair_emissions`).
@@ -131,8 +131,14 @@ class LinearChainCRF:
     ) -> Scores:
         """State scores of each token from its words' `word_scores` (and `pairs`, from `pair_emissions`): the sums
         CRFsuite makes over the attribute lists of `FeatureExtractor.sequence`."""
-        count, width = len(words), len(self.labels)
-        blocks = np.frombuffer(b"".join(words), dtype=np.float32).reshape(count, len(_ROLES), width)
+        blocks = np.frombuffer(b"".join(words), dtype=np.float32).reshape(len(words), len(ROLES), len(self.labels))
+        return self.block_emissions(blocks, kb, firsts, pairs)
+
+    def block_emissions(
+        self, blocks: Scores, kb: Sequence[str], firsts: Sequence[int], pairs: Scores | None = None
+    ) -> Scores:
+        """`emissions` from the words' `word_scores` as one array [token, role, label]."""
+        count = len(blocks)
         emit = blocks[:, 0].copy()
         begins = np.zeros(count + 2, dtype=bool)
         begins[list(firsts)] = True

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from newswire.enricher.entities.crf import TAGS, LinearChainCRF, viterbi
+from newswire.enricher.entities.crf import ROLES, TAGS, LinearChainCRF, viterbi
 from newswire.enricher.entities.features import WordFeatures
 from newswire.enricher.entities.normalize import alias_key
 
@@ -70,8 +70,9 @@ class WindowTagger:
         self.pad_right: Array = np.einsum("d,pdh->ph", pad_right, win_w)
 
     def spelling_scores(self, spellings: Sequence[WordFeatures], surfaces: Sequence[str]) -> list[bytes]:
-        """What each spelling adds to the hidden layer at the five window positions (float16 bytes), computed
-        for many spellings at once (an article's new words)."""
+        """What each spelling adds to the hidden layer at the five window positions (float16 bytes), with no
+        knowledge-base match (the usual case; `emissions` corrects the matched tokens), computed for many
+        spellings at once (an article's new words)."""
         rows, missing = self.rows, len(self.rows)
         indexes: list[int] = []
         bounds: list[int] = []
@@ -80,8 +81,7 @@ class WindowTagger:
             indexes.extend([rows.get(attribute, missing) for attribute in features.own])
             indexes.append(missing)  # no part is empty, as reduceat needs
         attributes = np.add.reduceat(self.attr_emb[indexes].astype(np.float32), bounds, axis=0)
-        letters = self._letters(surfaces)
-        vectors = np.hstack([attributes, letters]) @ self.spelling_w
+        vectors = np.hstack([attributes, self._letters(surfaces)]) @ self.spelling_w + self.kb_parts[0].ravel()
         data = vectors.astype(np.float16).tobytes()
         size = WIDTH * self.hidden * 2
         return [data[start : start + size] for start in range(0, len(data), size)]
@@ -106,21 +106,38 @@ class WindowTagger:
 
     def emissions(self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int]) -> Array:
         """Label scores of each token (in TAGS order) of consecutive sentences starting at `firsts`, from its
-        words' `spelling_scores` and the knowledge-base tags."""
-        count = len(words)
-        blocks = np.frombuffer(b"".join(words), dtype=np.float16).reshape(count, WIDTH, self.hidden)
-        parts = blocks.astype(np.float32) + self.kb_parts[[self.kb_index.get(tag, 0) for tag in kb]]
-        edges = [*sorted(firsts), count]
-        lengths = np.diff(edges)
-        starts, ends = np.repeat(edges[:-1], lengths), np.repeat(edges[1:], lengths)  # each token's sentence
-        positions = np.arange(count)
+        words' `spelling_scores` (which hold the part of a token with no knowledge-base match) and the
+        knowledge-base tags. Every token first takes its neighbours' parts as if the text were one sentence (five
+        shifted additions); the few tokens within two of a sentence's edge, and the tokens around a knowledge-base
+        match, are then corrected."""
+        blocks = np.frombuffer(b"".join(words), dtype=np.float16).reshape(len(words), WIDTH, self.hidden)
+        return self.block_emissions(blocks, kb, firsts)
+
+    def block_emissions(self, blocks: npt.NDArray[np.float16], kb: Sequence[str], firsts: Sequence[int]) -> Array:
+        """`emissions` from the words' `spelling_scores` as one array [token, window position, hidden]."""
+        count, half = len(blocks), WIDTH // 2
         hidden = np.broadcast_to(self.win_b, (count, self.hidden)).copy()
         for offset in range(WIDTH):
-            source = positions + offset - WIDTH // 2
-            inside = (source >= starts) & (source < ends)
-            hidden[inside] += parts[source[inside], offset]
-            hidden[source < starts] += self.pad_left[offset]
-            hidden[source >= ends] += self.pad_right[offset]
+            shift = offset - half  # the neighbour at token + shift fills this window position
+            hidden[max(0, -shift) : count - max(0, shift)] += blocks[max(0, shift) : count + min(0, shift), offset]
+        edges = np.array([*sorted(firsts), count])
+        sentence = np.repeat(np.arange(len(edges) - 1), np.diff(edges))
+        starts, ends = edges[sentence], edges[sentence + 1]
+        positions = np.arange(count)
+        edge = positions[(positions - starts < half) | (ends - positions <= half)]
+        for offset in range(WIDTH):
+            source = edge + offset - half
+            for outside, pad in ((source < starts[edge], self.pad_left), (source >= ends[edge], self.pad_right)):
+                targets, sources = edge[outside], source[outside]
+                taken = (sources >= 0) & (sources < count)  # a neighbour from the next sentence was added: undo
+                hidden[targets[taken]] -= blocks[sources[taken], offset]
+                hidden[targets] += pad[offset]
+        matched = [(index, self.kb_index[tag]) for index, tag in enumerate(kb) if tag in self.kb_index and tag]
+        for index, tag in matched:
+            for offset in range(WIDTH):
+                target = index - (offset - half)
+                if starts[index] <= target < ends[index]:
+                    hidden[target] += self.kb_parts[tag, offset] - self.kb_parts[0, offset]
         return np.maximum(hidden, 0.0) @ self.out_w + self.out_b
 
     def decode_tags(self, emit: Array, firsts: Sequence[int]) -> npt.NDArray[np.intp]:
@@ -137,7 +154,10 @@ class CrfWithWindow:
     def __init__(self, crf: LinearChainCRF, window: WindowTagger, weight: float) -> None:
         self.crf, self.window, self.weight = crf, window, weight
         self.rows = crf.rows
-        self._crf_bytes = crf.spelling_bytes
+        # A spelling's cached bytes: the CRF's part, then the window network's.
+        self._layout = np.dtype(
+            [("crf", np.float32, (len(ROLES), len(crf.labels))), ("window", np.float16, (WIDTH, window.hidden))]
+        )
         transitions = np.zeros((len(TAGS), len(TAGS)), dtype=np.float32)
         transitions[np.ix_(crf.tag_indexes, crf.tag_indexes)] = crf.transitions
         self.transitions: Array = transitions + weight * window.transitions
@@ -155,9 +175,10 @@ class CrfWithWindow:
         self, words: Sequence[bytes], halves: Sequence[tuple[str, ...]], kb: Sequence[str], firsts: Sequence[int]
     ) -> Array:
         """Both models' label scores of each token, added, in TAGS order."""
-        cut = self._crf_bytes
-        crf = self.crf.label_scores([word[:cut] for word in words], halves, kb, firsts)
-        scores = self.weight * self.window.emissions([word[cut:] for word in words], kb, firsts)
+        both = np.frombuffer(b"".join(words), dtype=self._layout)
+        pairs = self.crf.pair_emissions(halves) if self.crf.has_pairs else None
+        crf = self.crf.block_emissions(both["crf"], kb, firsts, pairs)
+        scores = self.weight * self.window.block_emissions(both["window"], kb, firsts)
         scores[:, self.crf.tag_indexes] += crf
         return scores
 
