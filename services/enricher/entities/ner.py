@@ -282,16 +282,18 @@ class NamedEntityRecogniser:
             mine = [chunk for chunk in chunks if chunk[0] == script]
             if not mine:
                 continue
-            spellings = self._spellings(script, [s for _, first, last, _ in mine for s in surfaces[first:last]])
-            emissions, positions, at = [], [], 0
+            positions = np.concatenate([np.arange(first, last) for _, first, last, _ in mine])
+            mine_surfaces = [surfaces[index] for index in positions.tolist()]
+            spellings = self._spellings(script, mine_surfaces)
+            words, halves = zip(*map(spellings.__getitem__, mine_surfaces), strict=True)
             sentences: list[int] = []
+            at = 0
             for _, first, last, firsts in mine:
-                words, halves = zip(*map(spellings.__getitem__, surfaces[first:last]), strict=True)
-                emissions.append(model.label_scores(words, halves, kb[first:last], firsts))
-                positions.append(np.arange(first, last))
                 sentences.extend(at + start for start in firsts)
                 at += last - first
-            tags[np.concatenate(positions)] = model.decode_tags(np.concatenate(emissions), sentences)
+            # A chunk starts a sentence, so the chunks are one run of sentences: scored and decoded at once.
+            emissions = model.label_scores(words, halves, [kb[index] for index in positions.tolist()], sentences)
+            tags[positions] = model.decode_tags(emissions, sentences)
         return tags
 
     @staticmethod
