@@ -262,6 +262,7 @@ def main() -> None:
     process = psutil.Process()
     rss_before = process.memory_info().rss
     started = time.perf_counter()
+    from newswire.enricher.enrich import release_freed_memory
     from newswire.enricher.entities import load_linker
     from newswire.enricher.entities.kb import load_entities, load_lexicon
     from newswire.enricher.entities.linker import EntityLinker
@@ -269,6 +270,7 @@ def main() -> None:
     # One BLAS thread, as in the enricher worker (EnricherStage.warm_up), once numpy is loaded: one core's times.
     threadpool_limits(limits=1, user_api="blas")
     load_linker()
+    release_freed_memory()  # as enrich.warm_up does in the worker
     load_seconds = time.perf_counter() - started
     rss_added = (process.memory_info().rss - rss_before) / 2**20
     verbose = "-v" in sys.argv
