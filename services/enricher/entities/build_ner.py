@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
             # The window network beside the CRF (build_window.py; torch, from the train extra).
             from newswire.enricher.entities.build_window import train_window
 
-            window = train_window(splits, dict(CORPORA[model]), features, args.out)
+            window = train_window(model, splits, dict(CORPORA[model]), features, args.out)
             written.append(window)
             crf = LinearChainCRF(path)
             taggers.append((f"{path.name} + {window.name}", CrfWithWindow(crf, WindowTagger(window), WINDOW_WEIGHT)))

@@ -40,9 +40,11 @@ MAX_CHARS = 20
 KB_TAGS = ("", *TAGS[1:])
 
 
-def train_window(splits: list[Split], weights: dict[str, int], features: FeatureExtractor, out: Path) -> Path:
-    """Train the network on the training parts of `splits` (each repeated `weights[name]` times) and write its
-    arrays to `out`."""
+def train_window(
+    model_name: str, splits: list[Split], weights: dict[str, int], features: FeatureExtractor, out: Path
+) -> Path:
+    """Train the network beside the CRF `model_name` ("ar") on the training parts of `splits` (each repeated
+    `weights[name]` times) and write its arrays to `out` (`ner-<model_name>-window.npz`)."""
     import torch
 
     torch.set_num_threads(1)
@@ -105,7 +107,7 @@ def train_window(splits: list[Split], weights: dict[str, int], features: Feature
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             optimiser.step()
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "ner-ar-window.npz"
+    path = out / f"ner-{model_name}-window.npz"
     _export(model, attributes, chars, path)
     return path
 
@@ -117,7 +119,7 @@ def _network(
     from torch import nn
     from torch.nn import functional
 
-    class Window(nn.Module):
+    class Window(nn.Module):  # type: ignore[misc,unused-ignore]  # torch is Any where the train extra is absent
         def __init__(self) -> None:
             super().__init__()
             self.attr = nn.EmbeddingBag(attributes, ATTRIBUTE_DIM, mode="sum")
