@@ -23,6 +23,7 @@ from newswire.enricher.entities.ner import (
     _without_head,
     _without_preposition_tail,
     arabic_conjunction_parts,
+    arabic_quoted_parts,
     capitalised_parts,
     model_paths,
     nationality_adjectives,
@@ -186,6 +187,15 @@ def test_build_helpers() -> None:
         ("الأمير", "B-PER"),
         ("نايف", "I-PER"),
     ]
+
+
+def test_arabic_names_hold_no_quotation_marks() -> None:
+    words = ["صحيفه", '"', "المستقبل", '"', "قالت", "«", "الحياة", "»", "و", '"', "the", '"', "sun"]
+    runs = [(0, 4, "ORG"), (5, 8, "ORG"), (9, 13, "ORG")]
+    # The part after the last mark stays, a closing mark goes; a Latin-script run is not touched.
+    assert arabic_quoted_parts(runs, words) == [(2, 3, "ORG"), (6, 7, "ORG"), (9, 13, "ORG")]
+    found = link_entities('ونقلت صحيفة "المستقبل" عن مصادر أن الوفد وصل.', language="ar")
+    assert all('"' not in mention.text for entity in found for mention in entity.mentions)
 
 
 def test_names_do_not_mix_scripts() -> None:
