@@ -194,8 +194,6 @@ def test_arabic_names_hold_no_quotation_marks() -> None:
     runs = [(0, 4, "ORG"), (5, 8, "ORG"), (9, 13, "ORG")]
     # The part after the last mark stays, a closing mark goes; a Latin-script run is not touched.
     assert arabic_quoted_parts(runs, words) == [(2, 3, "ORG"), (6, 7, "ORG"), (9, 13, "ORG")]
-    found = link_entities('ونقلت صحيفة "المستقبل" عن مصادر أن الوفد وصل.', language="ar")
-    assert all('"' not in mention.text for entity in found for mention in entity.mentions)
 
 
 def test_names_do_not_mix_scripts() -> None:
