@@ -2,7 +2,9 @@
 hand-annotated articles and the recogniser's dev splits (mention-level, per document), then speed and memory.
 
 Run: `.venv/bin/python tests/benchmarks/entities.py [-v]` (needs ../shared for the articles and dev splits);
-`--through-cleaner` scores the dev splits sent through `clean_article` first, as the running pipeline does.
+`--through-cleaner` scores the dev splits sent through `clean_article` first, as the running pipeline does;
+`--arabic-dev-split DIR K` scores the Arabic dev documents of dev split K (ANERcorp, AQMAR, WikiFANE) with the
+Arabic models of DIR, built by `python -m newswire.enricher.entities.build_ner --only ar --out DIR --dev-offset K`.
 """
 
 from __future__ import annotations
@@ -115,13 +117,16 @@ def _matched(keys: set[str], others: set[str]) -> int:
     return sum(1 for key in keys if key in others or any(_same_mention(key, other) for other in others))
 
 
-def dev_documents(language: str) -> list[tuple[str, set[tuple[str, str]]]]:
-    """The recogniser's dev split as documents (each block of 50 sentences), with their gold mentions."""
+def dev_documents(
+    language: str, offset: int = 0, corpora: tuple[str, ...] | None = None
+) -> list[tuple[str, set[tuple[str, str]]]]:
+    """The recogniser's dev split (`build_ner --dev-offset`) as documents (each block of 50 sentences), with their
+    gold mentions; `corpora`: other corpora of the language than the news one."""
     from newswire.enricher.entities.build_ner import BLOCK, DEFAULT_DATASETS, load_corpus, spans
 
     documents = []
-    for name in DEV_DOCUMENTS[language]:
-        dev = load_corpus(DEFAULT_DATASETS, name).dev
+    for name in corpora or DEV_DOCUMENTS[language]:
+        dev = load_corpus(DEFAULT_DATASETS, name, offset).dev
         for first in range(0, len(dev), BLOCK):
             block = dev[first : first + BLOCK]
             text = "\n".join(" ".join(token for token, _ in sentence) for sentence in block)
@@ -254,10 +259,35 @@ def through_cleaner() -> None:
     score_documents(linker, "en", bodies, [a.title for a in articles])
 
 
+def arabic_dev_split(models: Path, offset: int) -> None:
+    """The Arabic dev documents of one dev split through the linker, with the Arabic models built for that split
+    (`build_ner --only ar --out DIR --dev-offset K`; a model missing from DIR is taken from the package)."""
+    from newswire.enricher.entities.features import FeatureExtractor
+    from newswire.enricher.entities.kb import DATA_DIR, load_entities, load_lexicon
+    from newswire.enricher.entities.linker import EntityLinker
+    from newswire.enricher.entities.ner import NamedEntityRecogniser, model_paths
+
+    entities, lexicon = load_entities(), load_lexicon()
+    linker = EntityLinker(entities, lexicon, recogniser=False)
+    paths = {
+        script: tuple(path if path.is_file() else DATA_DIR / path.name for path in files)
+        for script, files in model_paths(models).items()
+    }
+    linker.recogniser = NamedEntityRecogniser(FeatureExtractor(entities, lexicon, linker.matcher), paths)
+    for corpus in ("anercorp-camel-train", "aqmar", "wikifane-gold"):
+        documents = dev_documents("ar", offset, (corpus,))
+        print(f"\n{corpus} dev split K{offset} ({len(documents)} documents), models of {models}")
+        score_documents(linker, "ar", documents)
+
+
 def main() -> None:
     """Score quality with and without the recogniser, then time both."""
     if "--through-cleaner" in sys.argv:
         through_cleaner()
+        return
+    if "--arabic-dev-split" in sys.argv:
+        at = sys.argv.index("--arabic-dev-split")
+        arabic_dev_split(Path(sys.argv[at + 1]), int(sys.argv[at + 2]))
         return
     process = psutil.Process()
     rss_before = process.memory_info().rss

@@ -176,6 +176,12 @@ class LinearChainCRF:
         two-word features."""
         return self.emissions(words, kb, firsts, self.pair_emissions(halves) if self.has_pairs else None)
 
+    def block_label_scores(
+        self, blocks: Scores, halves: Sequence[tuple[str, ...]], kb: Sequence[str], firsts: Sequence[int]
+    ) -> Scores:
+        """`label_scores` from the words' `word_scores` as one array [token, role, label]."""
+        return self.block_emissions(blocks, kb, firsts, self.pair_emissions(halves) if self.has_pairs else None)
+
     def decode(self, emit: Scores, firsts: Sequence[int]) -> list[str]:
         """The best labels of each sentence (Viterbi; sentences start at the token indexes `firsts`, as in
         training each one is a sequence of its own). The sentences are decoded side by side, one step per token
@@ -184,11 +190,16 @@ class LinearChainCRF:
 
     def decode_tags(self, emit: Scores, firsts: Sequence[int]) -> npt.NDArray[np.intp]:
         """`decode`, as indexes into TAGS."""
-        starts = np.array(sorted(firsts), dtype=np.intp)
-        ends = np.append(starts[1:], len(emit))
-        labels = np.zeros(len(emit), dtype=np.intp)
-        viterbi(emit, self.transitions, starts, ends, labels)
-        return self.tag_indexes[labels]
+        return self.tag_indexes[best_labels(emit, self.transitions, firsts)]
+
+
+def best_labels(emit: Scores, transitions: Scores, firsts: Sequence[int]) -> npt.NDArray[np.intp]:
+    """The best label of every token (indexes into the scores' columns) of the sentences starting at `firsts`."""
+    starts = np.array(sorted(firsts), dtype=np.intp)
+    ends = np.append(starts[1:], len(emit))
+    labels = np.zeros(len(emit), dtype=np.intp)
+    viterbi(emit, transitions, starts, ends, labels)
+    return labels
 
 
 def viterbi(emit: Scores, transitions: Scores, starts: Any, ends: Any, labels: Any) -> None:

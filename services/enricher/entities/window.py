@@ -8,7 +8,8 @@ sentence) feeds one ReLU layer, then label scores, decoded with learnt transitio
 
 Because a word's vector depends on its spelling only, what it adds to the hidden layer at each of the five window
 positions is computed once per spelling and cached (`spelling_scores`, float16); an article's hidden layer is
-then five gathers and additions, and one small matrix product for the label scores.
+then five shifted additions, corrected at sentence edges and knowledge-base matches, and one small matrix product
+for the label scores.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from newswire.enricher.entities.crf import ROLES, TAGS, LinearChainCRF, viterbi
+from newswire.enricher.entities.crf import ROLES, TAGS, LinearChainCRF, best_labels
 from newswire.enricher.entities.features import WordFeatures
 from newswire.enricher.entities.normalize import alias_key
 
@@ -29,7 +30,7 @@ _UNKNOWN_CHAR = 1  # index of a letter the model never saw (0 pads)
 
 
 class WindowTagger:
-    """The trained arrays (see `build_ner.train_window`) and the per-spelling parts of the hidden layer."""
+    """The trained arrays (see `build_window.train_window`) and the per-spelling parts of the hidden layer."""
 
     def __init__(self, path: Path) -> None:
         with np.load(path) as arrays:
@@ -54,7 +55,6 @@ class WindowTagger:
             self.out_w: Array = arrays["out_w"].astype(np.float32)  # [hidden, labels]
             self.out_b: Array = arrays["out_b"].astype(np.float32)
             self.transitions: Array = arrays["transitions"].astype(np.float32)
-        self.labels = list(TAGS)
         self.hidden = self.win_b.shape[0]
         # Letter convolution as one matrix over three consecutive letter vectors.
         self.conv: Array = np.ascontiguousarray(conv_w.transpose(2, 1, 0).reshape(-1, conv_w.shape[0]))
@@ -142,7 +142,7 @@ class WindowTagger:
 
     def decode_tags(self, emit: Array, firsts: Sequence[int]) -> npt.NDArray[np.intp]:
         """The best labels of each sentence, as indexes into TAGS."""
-        return _decode(emit, self.transitions, firsts)
+        return best_labels(emit, self.transitions, firsts)
 
 
 class CrfWithWindow:
@@ -176,20 +176,12 @@ class CrfWithWindow:
     ) -> Array:
         """Both models' label scores of each token, added, in TAGS order."""
         both = np.frombuffer(b"".join(words), dtype=self._layout)
-        pairs = self.crf.pair_emissions(halves) if self.crf.has_pairs else None
-        crf = self.crf.block_emissions(both["crf"], kb, firsts, pairs)
+        crf = self.crf.block_label_scores(both["crf"], halves, kb, firsts)
         scores = self.weight * self.window.block_emissions(both["window"], kb, firsts)
         scores[:, self.crf.tag_indexes] += crf
         return scores
 
     def decode_tags(self, emit: Array, firsts: Sequence[int]) -> npt.NDArray[np.intp]:
         """The best labels of each sentence, as indexes into TAGS."""
-        return _decode(emit, self.transitions, firsts)
+        return best_labels(emit, self.transitions, firsts)
 
-
-def _decode(emit: Array, transitions: Array, firsts: Sequence[int]) -> npt.NDArray[np.intp]:
-    starts = np.array(sorted(firsts), dtype=np.intp)
-    ends = np.append(starts[1:], len(emit))
-    labels = np.zeros(len(emit), dtype=np.intp)
-    viterbi(emit, transitions, starts, ends, labels)
-    return labels
