@@ -39,7 +39,7 @@ MODEL_FILES = {"ar": ("ner-ar.npz", "ner-ar-window.npz"), "latin": ("ner-latin.n
 # How much the window network's scores count against the CRF's, chosen on the Arabic dev splits (RESULTS.md).
 WINDOW_WEIGHT = 1.0
 # Distinct spellings whose summed weights stay cached per CRF model: a few days of news vocabulary, about 15 MB;
-# with a window network (1.5 KB a spelling: its five positions of the hidden layer in float16), fewer, about 15 MB.
+# with a window network (1.5 KB a spelling: its five positions of the hidden layer in bfloat16), fewer, about 15 MB.
 _SCORE_CACHE = 40_000
 _WINDOW_CACHE = 10_000
 _REBUILD = "rebuild it with `python -m newswire.enricher.entities.build_ner`"
