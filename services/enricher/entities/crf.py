@@ -161,24 +161,16 @@ class LinearChainCRF:
         emit[~has_prev] += self.bos
         emit[~has_next] += self.eos
         # A knowledge-base tag's weights on its token, as the next token's left neighbour and as the previous
-        # token's right one: one unbuffered addition in the order of a loop over the tokens.
-        targets: list[int] = []
-        rows: list[int] = []
-        before, after = has_prev.tolist(), has_next.tolist()
-        for index, tag in enumerate(kb):
-            if not tag:
-                continue
-            row = self.kb_rows[tag]
-            targets.append(index)
-            rows.append(row)
-            if index + 1 < count and before[index + 1]:
-                targets.append(index + 1)
-                rows.append(row + 1)
-            if index > 0 and after[index - 1]:
-                targets.append(index - 1)
-                rows.append(row + 2)
-        if targets:
-            np.add.at(emit, targets, self.kb_weights[rows])
+        # token's right one. A token receives them in the order of a loop over the tokens (from the token before
+        # it, its own, from the token after it), so three passes in that order add the same floats.
+        matched = [(index, self.kb_rows[tag]) for index, tag in enumerate(kb) if tag]
+        if matched:
+            indexes, rows = np.array(matched, dtype=np.intp).T
+            after = (indexes + 1 < count) & has_prev[np.minimum(indexes + 1, count - 1)]
+            emit[indexes[after] + 1] += self.kb_weights[rows[after] + 1]
+            emit[indexes] += self.kb_weights[rows]
+            before = (indexes > 0) & has_next[indexes - 1]
+            emit[indexes[before] - 1] += self.kb_weights[rows[before] + 2]
         return emit
 
     def label_scores(

@@ -150,13 +150,14 @@ class WindowTagger:
                 hidden[targets] += pad[offset]
         matched = [(index, self.kb_index[tag]) for index, tag in enumerate(kb) if tag and tag in self.kb_index]
         if matched:
-            # Each matched token's tag replaces "no match" at the five positions it fills, within its sentence:
-            # one unbuffered addition in token then position order (the order of a loop over them).
+            # Each matched token's tag replaces "no match" at the five positions it fills, within its sentence. A
+            # token receives these from its neighbours in the order of a loop over them (the one two before it
+            # first); a pass per position, in position order, adds the same floats.
             indexes, tags = np.array(matched, dtype=np.intp).T
-            targets = indexes[:, None] - (np.arange(WIDTH) - half)[None, :]
-            inside = (targets >= starts[indexes, None]) & (targets < ends[indexes, None])
-            np.add.at(hidden, targets[inside], self.kb_changes[np.broadcast_to(tags[:, None], targets.shape)[inside],
-                                                               np.nonzero(inside)[1]])
+            for offset in range(WIDTH):
+                targets = indexes - (offset - half)
+                inside = (targets >= starts[indexes]) & (targets < ends[indexes])
+                hidden[targets[inside]] += self.kb_changes[tags[inside], offset]
         return np.maximum(hidden, 0.0) @ self.out_w + self.out_b
 
     def decode_tags(self, emit: Array, firsts: Sequence[int]) -> npt.NDArray[np.intp]:
