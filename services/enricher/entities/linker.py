@@ -297,19 +297,19 @@ class EntityLinker:
         start, end = name.start, name.end
         word_end = norm.find(" ", start, end)
         word_end = end if word_end == -1 else word_end
-        for entry in () if clear else found.values():
-            for m_start, _ in entry.mentions:
-                if start < m_start < word_end:
-                    start = m_start  # the matcher read the clitics of this word ("وللصين" -> "صين")
+        # Only the mentions overlapping the name matter below (the start only moves forward).
+        near = [] if clear else [(e, m) for e in found.values() for m in e.mentions if m[0] < end and start < m[1]]
+        for _, (m_start, _) in near:
+            if start < m_start < word_end:
+                start = m_start  # the matcher read the clitics of this word ("وللصين" -> "صين")
         inside: list[FoundEntity] = []
-        for entry in () if clear else found.values():
-            for m_start, m_end in entry.mentions:
-                if (m_start, m_end) == (start, end) or (m_start <= start and end <= m_end):
-                    return  # already linked, or part of a longer linked name
-                if m_start < end and start < m_end:
-                    if not (start <= m_start and m_end <= end):
-                        return  # overlaps a linked name without containing it: the knowledge base wins
-                    inside.append(entry)
+        for entry, (m_start, m_end) in near:
+            if (m_start, m_end) == (start, end) or (m_start <= start and end <= m_end):
+                return  # already linked, or part of a longer linked name
+            if m_start < end and start < m_end:
+                if not (start <= m_start and m_end <= end):
+                    return  # overlaps a linked name without containing it: the knowledge base wins
+                inside.append(entry)
         if len({entry.id for entry in inside}) > 1 or any(entry.type is EntityType.PERSON for entry in inside):
             return  # a recognised span across two linked names, or around a linked person: too long
         if inside and inside[0].type is name.type:
