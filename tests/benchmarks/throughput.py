@@ -14,6 +14,11 @@ private redis-server started here):
   latency       raw XADD -> published event seen by a subscriber, p50/p99, paced at 50 % of the measured
                 maximum rate of the text pipeline.
   memory        resident memory of each worker after 1,000 and after 10,000 articles.
+  compare       (--compare-tree DIR) the 1,700-character text articles, one worker per stage, this tree and
+                the checkout in DIR in alternation (--rounds times each): an older release measured on the same
+                machine in the same minutes, the yardstick for targets stated as "it carries N today". DIR is
+                a git worktree of the older commit; its workers run from it with PYTHONPATH=DIR (the first
+                release's package was `services`, later ones `newswire`: both are found).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -56,8 +62,8 @@ def env_for(url: str, prefix: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+def start(args: list[str], env: dict[str, str], cwd: Path = REPO) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -121,11 +127,12 @@ def run_workers(
     commands: list[list[str]],
     env_extra: dict[str, str],
     groups: int = 3,
+    cwd: Path = REPO,
 ) -> dict[str, Any]:
     """Pre-load the raw stream, start the workers, time the drain; return rate and CPU per process."""
     prefix = unique_prefix()
     env = env_for(url, prefix, **env_extra)
-    processes = [start(command, env) for command in commands]
+    processes = [start(command, env, cwd) for command in commands]
     try:
         wait_ready(client, prefix, groups)
         cpu_before = [psutil.Process(p.pid).cpu_times() for p in processes]
@@ -145,6 +152,39 @@ def newswire_commands(per_stage: int, combined: bool = False) -> list[list[str]]
     if combined:
         return [[PY, "-m", "newswire.cli", "run", "all"]]
     return [[PY, "-m", "newswire.cli", "run", stage] for stage in STAGES for _ in range(per_stage)]
+
+
+def importable_tree(other: Path, scratch: Path) -> tuple[str, Path]:
+    """The CLI module of another checkout and the folder to put on PYTHONPATH for it. The first release imported
+    as `services` and `schemas` from the checkout itself; later ones map services/ to `newswire` and schemas/ to
+    `newswire.schemas` (pyproject's package-dir), so that mapping is copied into `scratch`."""
+    if '"newswire" = "services"' not in (other / "pyproject.toml").read_text(encoding="utf-8"):
+        return "services.cli", other
+    package = scratch / "newswire"
+    shutil.copytree(other / "services", package, symlinks=True)
+    shutil.copytree(other / "schemas", package / "schemas", symlinks=True)
+    return "newswire.cli", scratch
+
+
+def compare_trees(url: str, client: redis.Redis, other: Path, articles: int, rounds: int) -> None:
+    """The short text articles through this tree's workers and another checkout's, one worker per stage, in
+    alternation; prints articles/s and CPU per article of each stage per run, then the median rate ratio."""
+    documents = short_text_articles(articles)
+    ratios: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="newswire-compare-") as scratch:
+        module, path = importable_tree(other, Path(scratch))
+        trees = (("this tree", REPO, "newswire.cli", {}), (str(other), other, module, {"PYTHONPATH": str(path)}))
+        for _ in range(rounds):
+            rates = {}
+            for label, cwd, cli, extra in trees:
+                commands = [[PY, "-m", cli, "run", stage] for stage in STAGES]
+                result = run_workers(url, client, documents, commands, extra, cwd=cwd)
+                per_article = " / ".join(f"{cpu * 1000 / len(documents):.2f}" for cpu in result["cpu_s"])
+                print(f"| {label} | {result['rate']:.0f} | {per_article} |", flush=True)
+                rates[label] = result["rate"]
+            ratios.append(rates["this tree"] / rates[str(other)])
+    print(f"\nrate of this tree / rate of {other}: median {statistics.median(ratios):.2f} "
+          f"({', '.join(f'{ratio:.2f}' for ratio in ratios)})")
 
 
 def passthrough(url: str, client: redis.Redis, messages: int) -> list[str]:
@@ -358,9 +398,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=30_000)
     parser.add_argument("--articles", type=int, default=3_000)
-    parser.add_argument("--only", choices=["passthrough", "pipeline", "latency", "memory"])
+    parser.add_argument("--only", choices=["passthrough", "pipeline", "latency", "memory", "compare"])
     parser.add_argument("--text-only", action="store_true", help="pipeline: skip the AEB HTML pages")
+    parser.add_argument("--compare-tree", type=Path, help="compare: the other checkout (see above)")
+    parser.add_argument("--rounds", type=int, default=3, help="compare: runs of each tree")
     args = parser.parse_args()
+    if args.compare_tree is not None:
+        args.only = "compare"
+    elif args.only == "compare":
+        parser.error("--only compare needs --compare-tree DIR")
     server = None
     url = os.environ.get("NEWSWIRE_REDIS_URL")
     if not url:
@@ -384,6 +430,9 @@ def main() -> None:
         if chosen("latency"):
             print("| latency | p50 | p99 | max |\n|---|---|---|---|")
             latency(url, client, text_rate)
+        if args.only == "compare":
+            print("| tree | articles/s | CPU ms/article cleaner / enricher / publisher |\n|---|---|---|")
+            compare_trees(url, client, args.compare_tree.resolve(), args.articles, args.rounds)
         if chosen("memory"):
             print("| worker | RSS ready | after 1,000 | after 10,000 | growth 1k->10k |\n|---|---|---|---|---|")
             memory(url, client)

@@ -27,6 +27,7 @@ from newswire.enricher.entities.normalize import alias_key
 Array = npt.NDArray[np.float32]
 WIDTH = 5  # tokens in the window: two before, the token, two after
 _UNKNOWN_CHAR = 1  # index of a letter the model never saw (0 pads)
+_NO_LETTER = "\x01"  # stands for a spelling whose normalised form is empty: read as an unknown letter
 
 
 def to_bfloat16(values: Array) -> npt.NDArray[np.uint16]:
@@ -54,7 +55,12 @@ class WindowTagger:
             # model's memory); rows are widened to float32 before they are summed.
             attr_emb = arrays["attr_emb"].astype(np.float16)
             self.attr_emb = np.vstack([attr_emb, np.zeros((1, attr_emb.shape[1]), dtype=np.float16)])
-            self.chars = {char: index for index, char in enumerate(arrays["char_vocab"].tolist())}
+            # The letters the model knows, by code point (sorted, for a vectorised lookup), and their indexes;
+            # the vocabulary's first two entries name the padding and the unknown letter.
+            vocabulary = enumerate(arrays["char_vocab"].tolist())
+            letters = sorted((ord(char), index) for index, char in vocabulary if len(char) == 1)
+            self.char_points = np.array([point for point, _ in letters], dtype=np.uint32)
+            self.char_indexes = np.array([index for _, index in letters], dtype=np.intp)
             self.char_emb: Array = arrays["char_emb"].astype(np.float32)
             conv_w = arrays["conv_w"].astype(np.float32)  # [filters, char dim, 3]
             self.conv_b: Array = arrays["conv_b"].astype(np.float32)
@@ -102,21 +108,19 @@ class WindowTagger:
         return [data[start : start + size] for start in range(0, len(data), size)]
 
     def _letters(self, surfaces: Sequence[str]) -> Array:
-        """The max-pooled letter convolution of each spelling (normalised, at most `max_chars` letters)."""
-        codes: list[int] = []
-        starts: list[int] = []  # where each spelling's letters start in `codes`, after its leading 0
-        for surface in surfaces:
-            letters = [self.chars.get(char, _UNKNOWN_CHAR) for char in alias_key(surface)[: self.max_chars]]
-            codes.append(0)
-            starts.append(len(codes))
-            codes.extend(letters or [_UNKNOWN_CHAR])
-        codes.append(0)
-        ends = [*(start - 1 for start in starts[1:]), len(codes) - 1]
+        """The max-pooled letter convolution of each spelling (normalised, at most `max_chars` letters). The
+        spellings are read as one string of code points, each padded by a 0 on both sides; a spelling with no
+        letter left reads as one unknown letter."""
+        keys = [alias_key(surface)[: self.max_chars] or _NO_LETTER for surface in surfaces]
+        points = np.frombuffer(("\0" + "\0".join(keys) + "\0").encode("utf-32-le"), dtype=np.uint32)
+        at = np.minimum(np.searchsorted(self.char_points, points), len(self.char_points) - 1)
+        codes = np.where(self.char_points[at] == points, self.char_indexes[at], _UNKNOWN_CHAR)
+        codes[points == 0] = 0
         # Three consecutive letters around each letter (the zeros pad each spelling on both sides).
-        centres = np.concatenate([np.arange(start, end) for start, end in zip(starts, ends, strict=True)])
-        windows = np.asarray(codes)[centres[:, None] + np.arange(-1, 2)]
+        centres = np.flatnonzero(points)
+        windows = codes[centres[:, None] + np.arange(-1, 2)]
         convolved = self.char_emb[windows].reshape(len(centres), -1) @ self.conv + self.conv_b
-        bounds = np.cumsum([0, *(end - start for start, end in zip(starts[:-1], ends[:-1], strict=True))])
+        bounds = np.cumsum([0, *(len(key) for key in keys[:-1])])
         return np.maximum.reduceat(convolved, bounds, axis=0)
 
     def emissions(self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int]) -> Array:
