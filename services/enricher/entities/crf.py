@@ -22,6 +22,9 @@ Scores = npt.NDArray[np.float32]
 ROLES = ("own", "prev2", "prev", "next", "next2")
 # Every model's labels, in one order (O first, so that a zero array is all O): decoders return indexes into it.
 TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
+# Ends each role's attributes when they are looked up: no attribute is empty, so it is never weighted and stands
+# for the zero row.
+NO_ATTRIBUTE = ""
 
 
 def export_model(crfsuite_path: Path, out: Path) -> None:
@@ -94,17 +97,23 @@ class LinearChainCRF:
     def spelling_scores(self, spellings: Sequence[WordFeatures], surfaces: Sequence[str] = ()) -> list[bytes]:
         """`word_scores` of many spellings, summed in one numpy call (an article's new words at once; the
         features are all the CRF needs, `surfaces` is for taggers that read letters)."""
-        rows, missing = self.rows, len(self.rows)
-        indexes: list[int] = []
+        data = self.spelling_array(spellings).tobytes()
+        size = self.spelling_bytes
+        return [data[start : start + size] for start in range(0, len(data), size)]
+
+    def spelling_array(self, spellings: Sequence[WordFeatures]) -> Scores:
+        """`spelling_scores` as one array [spelling, role, label]."""
+        attributes: list[str] = []
         bounds: list[int] = []
         for features in spellings:
             for role in (features.own, features.prev2, features.prev, features.next, features.next2):
-                bounds.append(len(indexes))
-                indexes.extend([rows.get(attribute, missing) for attribute in role])
-                indexes.append(missing)  # the zero row: no part is empty, as reduceat needs
-        data = np.add.reduceat(self.weights[indexes], bounds, axis=0).astype(np.float32).tobytes()
-        size = self.spelling_bytes
-        return [data[start : start + size] for start in range(0, len(data), size)]
+                bounds.append(len(attributes))
+                attributes.extend(role)
+                attributes.append(NO_ATTRIBUTE)  # the zero row: no part is empty, as reduceat needs
+        get, missing = self.rows.get, len(self.rows)
+        indexes = [get(attribute, missing) for attribute in attributes]
+        sums = np.add.reduceat(self.weights[indexes], bounds, axis=0).astype(np.float32)
+        return sums.reshape(len(spellings), len(ROLES), -1)
 
     def pair_emissions(self, halves: Sequence[tuple[str, ...]]) -> Scores:
         """What the two-word features add to each token, from every token's `WordFeatures.pair` half and the one

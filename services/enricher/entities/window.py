@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from newswire.enricher.entities.crf import ROLES, TAGS, LinearChainCRF, best_labels
+from newswire.enricher.entities.crf import NO_ATTRIBUTE, ROLES, TAGS, LinearChainCRF, best_labels
 from newswire.enricher.entities.features import WordFeatures
 from newswire.enricher.entities.normalize import alias_key
 
@@ -94,18 +94,23 @@ class WindowTagger:
         """What each spelling adds to the hidden layer at the five window positions (bfloat16 bytes), with no
         knowledge-base match (the usual case; `emissions` corrects the matched tokens), computed for many
         spellings at once (an article's new words)."""
-        rows, missing = self.rows, len(self.rows)
-        indexes: list[int] = []
-        bounds: list[int] = []
-        for features in spellings:
-            bounds.append(len(indexes))
-            indexes.extend([rows.get(attribute, missing) for attribute in features.own])
-            indexes.append(missing)  # no part is empty, as reduceat needs
-        attributes = np.add.reduceat(self.attr_emb[indexes].astype(np.float32), bounds, axis=0)
-        vectors = np.hstack([attributes, self._letters(surfaces)]) @ self.spelling_w + self.kb_parts[0].ravel()
-        data = to_bfloat16(vectors).tobytes()
+        data = self.spelling_array(spellings, surfaces).tobytes()
         size = WIDTH * self.hidden * 2
         return [data[start : start + size] for start in range(0, len(data), size)]
+
+    def spelling_array(self, spellings: Sequence[WordFeatures], surfaces: Sequence[str]) -> npt.NDArray[np.uint16]:
+        """`spelling_scores` as one array [spelling, window position, hidden] of bfloat16 bits."""
+        attributes: list[str] = []
+        bounds: list[int] = []
+        for features in spellings:
+            bounds.append(len(attributes))
+            attributes.extend(features.own)
+            attributes.append(NO_ATTRIBUTE)  # the zero row: no part is empty, as reduceat needs
+        get, missing = self.rows.get, len(self.rows)
+        indexes = [get(attribute, missing) for attribute in attributes]
+        summed = np.add.reduceat(self.attr_emb[indexes].astype(np.float32), bounds, axis=0)
+        vectors = np.hstack([summed, self._letters(surfaces)]) @ self.spelling_w + self.kb_parts[0].ravel()
+        return to_bfloat16(vectors).reshape(len(spellings), WIDTH, self.hidden)
 
     def _letters(self, surfaces: Sequence[str]) -> Array:
         """The max-pooled letter convolution of each spelling (normalised, at most `max_chars` letters). The
@@ -120,8 +125,13 @@ class WindowTagger:
         centres = np.flatnonzero(points)
         windows = codes[centres[:, None] + np.arange(-1, 2)]
         convolved = self.char_emb[windows].reshape(len(centres), -1) @ self.conv + self.conv_b
-        bounds = np.cumsum([0, *(len(key) for key in keys[:-1])])
-        return np.maximum.reduceat(convolved, bounds, axis=0)
+        # Max-pooled per spelling: its letters' rows laid out on a grid padded with -inf (a reduceat over rows is
+        # twice as slow).
+        lengths = np.array([len(key) for key in keys])
+        grid = np.full((len(keys), int(lengths.max()), convolved.shape[1]), -np.inf, dtype=np.float32)
+        firsts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        grid[np.repeat(np.arange(len(keys)), lengths), np.arange(len(centres)) - firsts] = convolved
+        return grid.max(axis=1)  # type: ignore[no-any-return]
 
     def emissions(self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int]) -> Array:
         """Label scores of each token (in TAGS order) of consecutive sentences starting at `firsts`, from its
@@ -188,12 +198,11 @@ class CrfWithWindow:
 
     def spelling_scores(self, spellings: Sequence[WordFeatures], surfaces: Sequence[str]) -> list[bytes]:
         """Both models' parts of each spelling, one after the other."""
-        return [
-            crf + window
-            for crf, window in zip(
-                self.crf.spelling_scores(spellings), self.window.spelling_scores(spellings, surfaces), strict=True
-            )
-        ]
+        both = np.empty(len(spellings), dtype=self._layout)
+        both["crf"] = self.crf.spelling_array(spellings)
+        both["window"] = self.window.spelling_array(spellings, surfaces)
+        data, size = both.tobytes(), self._layout.itemsize
+        return [data[start : start + size] for start in range(0, len(data), size)]
 
     def label_scores(
         self, words: Sequence[bytes], halves: Sequence[tuple[str, ...]], kb: Sequence[str], firsts: Sequence[int]
