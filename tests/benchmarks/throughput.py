@@ -1,6 +1,7 @@
 """Throughput, CPU, latency and memory of the pipeline, against peers measured in the same run.
 
 Run: .venv/bin/python tests/benchmarks/throughput.py [--messages 30000] [--articles 3000] [--only NAME]
+     .venv/bin/python tests/benchmarks/throughput.py --compare-tree DIR [--articles 2000] [--rounds 3]
 
 Scenarios (each on fresh streams, workers as separate processes, Redis from NEWSWIRE_REDIS_URL or a
 private redis-server started here):
