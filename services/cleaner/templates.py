@@ -31,6 +31,10 @@ log = structlog.get_logger("newswire.cleaner.templates")
 
 _DIGITS = re.compile(r"\d+")
 _MAX_FOLDED_WORDS = 5
+# How long a batch waits for the template store (one script call, a few milliseconds when Redis is well). The
+# store is shared by every partition, so under Redis Cluster it lives on one primary: when that primary stalls,
+# the batch is cleaned without templates instead of holding every partition's cleaning until it answers.
+STORE_TIMEOUT_S = 1.0
 
 TEMPLATE_LINES_REMOVED = Counter(
     "newswire_template_lines_removed",
@@ -41,7 +45,7 @@ TEMPLATE_LINES_REMOVED = Counter(
 TEMPLATE_ARTICLES = Counter(
     "newswire_template_articles",
     "Articles looked up in the source-template store, by outcome "
-    "(learned, resubmission, no_source, kept_whole, store_full, store_error).",
+    "(learned, resubmission, no_source, kept_whole, store_full, store_error, store_slow).",
     ["stage", "outcome"],
     registry=REGISTRY,
 )
@@ -170,10 +174,15 @@ class TemplateStore:
         if not lookups:
             return []
         try:
-            replies = await self._run(redis, lookups, now, learn=True)
-            if any(_is_missing_script(reply) for reply in replies):
-                self._sha = None
+            async with asyncio.timeout(STORE_TIMEOUT_S):
                 replies = await self._run(redis, lookups, now, learn=True)
+                if any(_is_missing_script(reply) for reply in replies):
+                    self._sha = None
+                    replies = await self._run(redis, lookups, now, learn=True)
+        except TimeoutError:
+            TEMPLATE_ARTICLES.labels(self.stage, "store_slow").inc(len(lookups))
+            log.warning("template_store_slow", articles=len(lookups), timeout_s=STORE_TIMEOUT_S)
+            return [set() for _ in lookups]
         except ResponseError as exc:
             # Redis refused the script itself (an ACL without SCRIPT LOAD, say): clean without templates.
             TEMPLATE_ARTICLES.labels(self.stage, "store_error").inc(len(lookups))

@@ -21,6 +21,7 @@ from newswire.cleaner.templates import (
     line_fingerprint,
     source_of,
 )
+from newswire.enricher import language
 from newswire.errors import ArticleRefused
 from newswire.runtime.delivery import Entry, Forward, Outcome
 from newswire.runtime.entries import entry_time
@@ -65,7 +66,9 @@ class CleanerStage:
         self.templates = TemplateStore(template_key_prefix(settings))
 
     def warm_up(self) -> None:
-        """Clean one small page and one text, so lexicons and extractor caches load before the first article."""
+        """Clean one small page and one text, so lexicons and extractor caches load before the first article, and
+        load the language identifier."""
+        language.warm_up()
         received = datetime.now(UTC)
         page = "<html><head><title>Warm-up</title></head><body><article><p>Warm-up text.</p></article></body></html>"
         for raw in (
@@ -90,7 +93,10 @@ class CleanerStage:
         else:
             TEMPLATE_ARTICLES.labels("cleaner", "no_source").inc()
         return CleanedForward(
-            cleaned.article_id, [("data", cleaned.model_dump_json()), *fields], article=cleaned, lookup=lookup
+            cleaned.article_id,
+            [("data", cleaned.model_dump_json()), _languages_field(cleaned), *fields],
+            article=cleaned,
+            lookup=lookup,
         )
 
     async def resolve(self, redis: Redis, outcomes: list[Outcome]) -> list[Outcome]:
@@ -118,5 +124,14 @@ def _drop_template(outcome: CleanedForward, article: CleanedArticle, template: s
     cleaned = without_paragraphs(article, dropped)
     TEMPLATE_LINES_REMOVED.labels("cleaner").inc(len(dropped))
     outcome.article = cleaned
-    outcome.fields = [("data", cleaned.model_dump_json()) if name == "data" else (name, value)
-                      for name, value in outcome.fields]  # fmt: skip
+    replaced: dict[str | bytes, tuple[str | bytes, str | bytes]] = {
+        "data": ("data", cleaned.model_dump_json()),
+        "language": _languages_field(cleaned),
+    }
+    outcome.fields = [replaced.get(name, (name, value)) for name, value in outcome.fields]
+
+
+def _languages_field(article: CleanedArticle) -> tuple[str, bytes]:
+    """The article's languages for the enricher, identified here: the cleaner has CPU to spare, the enricher
+    bounds the pipeline (see `newswire.enricher.language`)."""
+    return "language", language.encode_report(language.detect_languages(article.body, article.title))

@@ -10,9 +10,12 @@ from newswire.enricher.entities import link_entities, load_linker
 from newswire.schemas import CleanedArticle, EnrichedArticle
 
 
-def warm_up() -> None:
-    """Load the models and lexicons once, at worker start, so the first article is not slow."""
-    language.warm_up()
+def warm_up(*, languages: bool = True) -> None:
+    """Load the models and lexicons once, at worker start, so the first article is not slow. `languages=False`
+    leaves the language identifier to be loaded on first use: the enricher worker gets each article's languages
+    from the cleaner (see `language`)."""
+    if languages:
+        language.warm_up()
     load_linker()
     topics.warm_up()
     quotes.warm_up()
@@ -36,9 +39,15 @@ def release_freed_memory() -> None:
 DEFAULT_MAX_ANALYSED_CHARS = 100_000
 
 
-def enrich_article(cleaned: CleanedArticle, *, max_chars: int = DEFAULT_MAX_ANALYSED_CHARS) -> EnrichedArticle:
-    """Detect what the article is and what it is about."""
-    report = language.detect_languages(cleaned.body, cleaned.title)
+def enrich_article(
+    cleaned: CleanedArticle,
+    *,
+    max_chars: int = DEFAULT_MAX_ANALYSED_CHARS,
+    languages: language.LanguageReport | None = None,
+) -> EnrichedArticle:
+    """Detect what the article is and what it is about. `languages`: the article's languages when the cleaner
+    identified them already (detected here otherwise)."""
+    report = languages if languages is not None else language.detect_languages(cleaned.body, cleaned.title)
     code = report.body.code if report.body else None
     # A prefix of the body, so every offset found in it is an offset into the body too.
     body = cleaned.body[:max_chars]

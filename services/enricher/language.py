@@ -4,6 +4,10 @@ Texts are first routed by script: scripts that belong to one language decide alo
 letter rules for Pashto and Central Kurdish, then to lingua (restricted to Arabic, Persian and Urdu) voting
 with fastText, and Latin, Cyrillic and Devanagari text to lingua and fastText voting. Long bodies are sampled
 chunk by chunk, which also gives each language's share when an article mixes languages.
+
+The cleaner runs it (it has CPU to spare; the enricher bounds the pipeline) and hands the report to the enricher
+in the cleaned entry's `language` field (`encode_report`, `decode_report`); the enricher detects only when an
+entry has no such field (one written by an older cleaner).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+import orjson
 from lingua import ConfidenceValue, Language, LanguageDetector, LanguageDetectorBuilder
+from pydantic import ValidationError
 
 from newswire.schemas.articles import LanguageGuess
 
@@ -26,6 +32,33 @@ class LanguageReport:
     body: LanguageGuess | None
     title: LanguageGuess | None
     mixed: list[LanguageGuess] = field(default_factory=list)
+
+
+def encode_report(report: LanguageReport) -> bytes:
+    """The report as JSON: {"body": guess or null, "title": guess or null, "mixed": [guess, ...]}."""
+    return orjson.dumps(
+        {
+            "body": report.body.model_dump() if report.body else None,
+            "title": report.title.model_dump() if report.title else None,
+            "mixed": [guess.model_dump() for guess in report.mixed],
+        }
+    )
+
+
+def decode_report(data: bytes) -> LanguageReport:
+    """`encode_report`'s JSON back; ValueError when it is anything else."""
+    try:
+        raw = orjson.loads(data)
+        if not isinstance(raw, dict) or not isinstance(raw.get("mixed", []), list):
+            raise ValueError("a language report is a JSON object with a list `mixed`")
+        body, title = raw.get("body"), raw.get("title")
+        return LanguageReport(
+            body=LanguageGuess.model_validate(body) if body is not None else None,
+            title=LanguageGuess.model_validate(title) if title is not None else None,
+            mixed=[LanguageGuess.model_validate(guess) for guess in raw.get("mixed", [])],
+        )
+    except (orjson.JSONDecodeError, ValidationError) as error:
+        raise ValueError(f"not a language report: {error}") from error
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ keeps disappear once the source has been seen a few times, and nothing else is r
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -17,8 +18,9 @@ import pytest
 import redis.asyncio
 
 from newswire.cleaner.clean import clean_article
-from newswire.cleaner.templates import TEMPLATE_ARTICLES, TemplatePolicy, TemplateStore
+from newswire.cleaner.templates import STORE_TIMEOUT_S, TEMPLATE_ARTICLES, TemplatePolicy, TemplateStore
 from newswire.cleaner.wiring import CleanedForward, CleanerStage
+from newswire.enricher.language import decode_report, detect_languages
 from newswire.runtime.delivery import Entry
 from newswire.runtime.entries import entry_time
 from newswire.runtime.settings import Settings
@@ -199,4 +201,60 @@ async def test_a_full_redis_stops_learning_not_cleaning(private_redis: RedisServ
         assert [int(await client.hget(key, "articles") or 0) for key in meta] == [5]
     finally:
         await client.config_set("maxmemory", "0")
+        await client.aclose()
+
+
+async def test_the_language_field_describes_the_body_forwarded(
+    stage: CleanerStage, async_redis: redis.asyncio.Redis, interleaved: Iterator[tuple[Any, Any, int]]
+) -> None:
+    """The cleaner identifies each article's languages for the enricher; when the template step drops lines (here
+    the Arabic site's French promotion line), the field is recomputed on what is forwarded."""
+    items = list(interleaved)[:16]
+    raws = [
+        {"url": f"https://www.{site['domain']}/news/{number}", "text": page_text(site, body, number)}
+        for site, body, number in items
+    ]
+    changed = 0
+    for start in range(0, len(raws), 4):
+        entries = [entry(raw, start + i) for i, raw in enumerate(raws[start : start + 4])]
+        outcomes = [stage.process(item) for item in entries]
+        before = [decode_report(dict(outcome.fields)["language"]) for outcome in outcomes]  # type: ignore[union-attr]
+        for outcome, first in zip(await stage.resolve(async_redis, list(outcomes)), before, strict=True):
+            assert isinstance(outcome, CleanedForward)
+            fields = dict(outcome.fields)
+            article = CleanedArticle.model_validate_json(fields["data"])
+            report = decode_report(fields["language"])
+            assert report == detect_languages(article.body, article.title)
+            changed += report != first
+    assert changed >= 1
+
+
+async def test_a_stalled_redis_stops_learning_not_cleaning(private_redis: RedisServer, prefix: str) -> None:
+    """The template store shares one Redis (one primary under Cluster) with every partition: while it does not
+    answer, a batch waits STORE_TIMEOUT_S and is cleaned without templates; then learning resumes."""
+    client = redis.asyncio.Redis.from_url(private_redis.url)
+    sleeper = redis.asyncio.Redis.from_url(private_redis.url)
+    try:
+        stage = CleanerStage(Settings(prefix=prefix))
+        site = COURIER
+        for number in range(5):
+            raw = {"url": f"https://www.{site['domain']}/n/{number}", "text": page_text(site, BODIES[number], number)}
+            await clean_batch(stage, client, [entry(raw, number)])
+        before = count("store_slow")
+        stall = asyncio.create_task(sleeper.execute_command("DEBUG", "SLEEP", 3 * STORE_TIMEOUT_S))
+        await asyncio.sleep(0.2)
+        raw = {"url": f"https://www.{site['domain']}/n/99", "text": page_text(site, BODIES[40], 99)}
+        started = time.monotonic()
+        (article,) = await clean_batch(stage, client, [entry(raw, 99)])
+        assert time.monotonic() - started < 2 * STORE_TIMEOUT_S
+        assert count("store_slow") == before + 1
+        # Cleaned all the same, by the page classifier alone: the article's own paragraphs are all there.
+        assert all(paragraph in article.body for paragraph in BODIES[40]["paragraphs"])
+        await stall
+        raw = {"url": f"https://www.{site['domain']}/n/100", "text": page_text(site, BODIES[41], 100)}
+        (article,) = await clean_batch(stage, client, [entry(raw, 100)])
+        assert count("store_slow") == before + 1
+        assert not [line for line in template_lines(site) if line in article.body.split("\n\n")]
+    finally:
+        await sleeper.aclose()
         await client.aclose()

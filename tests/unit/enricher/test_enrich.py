@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from newswire.enricher import enrich
-from newswire.schemas import CleanedArticle
+from newswire.enricher.language import LanguageReport, encode_report
+from newswire.enricher.wiring import EnricherStage
+from newswire.runtime.delivery import Entry, Forward
+from newswire.runtime.settings import Settings
+from newswire.schemas import CleanedArticle, EnrichedArticle, LanguageGuess
 from tests.support import load_gold
 
 GOLD = load_gold()
@@ -41,3 +45,27 @@ def test_a_giant_body_is_searched_only_up_to_the_limit_and_published_whole() -> 
     assert mentions and max(m.end for m in mentions) <= 50_000
     assert all(q.end <= 50_000 for q in enriched.quotes)
     assert all(a.end <= 50_000 for a in enriched.amounts)
+
+
+def stage_entry(body: str, **fields: bytes) -> Entry:
+    extra = {name.encode(): value for name, value in fields.items()}
+    return Entry(b"1-1", {b"data": cleaned(body).model_dump_json().encode(), **extra})
+
+
+def test_the_enricher_takes_the_languages_the_cleaner_identified() -> None:
+    stage = EnricherStage(Settings())
+    handed = LanguageReport(body=LanguageGuess(code="fa", confidence=0.5), title=None)
+    outcome = stage.process(stage_entry(BODY, language=encode_report(handed)))
+    assert isinstance(outcome, Forward)
+    enriched = EnrichedArticle.model_validate_json(dict(outcome.fields)["data"])
+    assert (enriched.language, enriched.language_confidence, enriched.title_language) == ("fa", 0.5, None)
+
+
+def test_without_a_readable_language_field_the_enricher_detects_it() -> None:
+    stage = EnricherStage(Settings())
+    for entry in (stage_entry(BODY), stage_entry(BODY, language=b"{not json"), stage_entry(BODY, language=b"[]")):
+        outcome = stage.process(entry)
+        assert isinstance(outcome, Forward)
+        enriched = EnrichedArticle.model_validate_json(dict(outcome.fields)["data"])
+        assert enriched.language == "ar"
+        assert enriched.title_language is not None and enriched.title_language.code == "ar"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from newswire.enricher.language import detect_languages
+from newswire.enricher.language import decode_report, detect_languages, encode_report
 
 
 def test_gold_sample_body_and_title_are_arabic(gold: dict[str, Any], gold_body: str) -> None:
@@ -128,3 +128,12 @@ def test_unknown_engine_is_refused() -> None:
 
     with pytest.raises(ValueError, match="unknown language detector engine"):
         LanguageIdentifier(DetectorProfile("bad", DEFAULT_PROFILE.precise, broad_engine="cld9"))
+
+
+def test_a_report_crosses_the_stream_unchanged_and_garbage_is_refused() -> None:
+    body = "Le gouvernement a annoncé mardi un nouveau plan.\n\nThe minister said on Tuesday."
+    report = detect_languages(body, "Titre")
+    assert decode_report(encode_report(report)) == report
+    for garbage in (b"", b"{", b"[]", b'{"body": {"code": 3}}', b'{"mixed": "en"}', b'{"title": {"confidence": 2}}'):
+        with pytest.raises(ValueError):
+            decode_report(garbage)
