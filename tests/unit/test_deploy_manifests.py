@@ -308,7 +308,8 @@ def test_every_stage_has_requests_and_limits_and_the_enricher_the_most_memory() 
             assert {"cpu", "memory"} <= spec[kind].keys(), f"{stage} {kind}"
         assert memory_mib(spec["requests"]["memory"]) <= memory_mib(spec["limits"]["memory"]), stage
         limits[stage] = memory_mib(spec["limits"]["memory"])
-    # The enricher holds its language and entity models in memory.
+    # The enricher holds the entity and topic models in memory (and the language models for entries that come
+    # without the cleaner's language field).
     assert limits["enricher"] >= 512
     assert limits["enricher"] == max(limits.values())
 
