@@ -93,14 +93,12 @@ class CleanerStage:
         else:
             TEMPLATE_ARTICLES.labels("cleaner", "no_source").inc()
         return CleanedForward(
-            cleaned.article_id,
-            [("data", cleaned.model_dump_json()), _languages_field(cleaned), *fields],
-            article=cleaned,
-            lookup=lookup,
+            cleaned.article_id, [("data", cleaned.model_dump_json()), *fields], article=cleaned, lookup=lookup
         )
 
     async def resolve(self, redis: Redis, outcomes: list[Outcome]) -> list[Outcome]:
-        """Look the batch's lines up in the shared source templates (learning from them) and drop template lines."""
+        """Look the batch's lines up in the shared source templates (learning from them) and drop template lines;
+        then identify the languages of what is forwarded, for the enricher (the `language` field)."""
         pending = [
             outcome
             for outcome in outcomes
@@ -110,6 +108,9 @@ class CleanerStage:
         for outcome, template in zip(pending, found, strict=True):
             if template and outcome.article is not None:
                 _drop_template(outcome, outcome.article, template)
+        for forward in outcomes:
+            if isinstance(forward, CleanedForward) and forward.article is not None:
+                forward.fields = [*forward.fields, _languages_field(forward.article)]
         return outcomes
 
 
@@ -124,11 +125,8 @@ def _drop_template(outcome: CleanedForward, article: CleanedArticle, template: s
     cleaned = without_paragraphs(article, dropped)
     TEMPLATE_LINES_REMOVED.labels("cleaner").inc(len(dropped))
     outcome.article = cleaned
-    replaced: dict[str | bytes, tuple[str | bytes, str | bytes]] = {
-        "data": ("data", cleaned.model_dump_json()),
-        "language": _languages_field(cleaned),
-    }
-    outcome.fields = [replaced.get(name, (name, value)) for name, value in outcome.fields]
+    outcome.fields = [("data", cleaned.model_dump_json()) if name == "data" else (name, value)
+                      for name, value in outcome.fields]  # fmt: skip
 
 
 def _languages_field(article: CleanedArticle) -> tuple[str, bytes]:
