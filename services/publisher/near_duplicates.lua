@@ -62,6 +62,8 @@ local batch_bands = {}
 for i, item in ipairs(items) do
   local pool = {}
   local pooled = {}
+  -- An earlier article of the batch shares most bands with a near-duplicate: compare it once, not once per band.
+  local pooled_entries = {}
   for _, band in ipairs(item.bands) do
     local members = redis.call('ZREVRANGEBYSCORE', prefix .. 'band:' .. band, '+inf', since, 'LIMIT', 0, per_band)
     for _, member in ipairs(members) do
@@ -76,7 +78,11 @@ for i, item in ipairs(items) do
     local earlier = batch_bands[band]
     if earlier then
       for e = math.max(1, #earlier - per_band + 1), #earlier do
-        pool[#pool + 1] = earlier[e]
+        local entry = earlier[e]
+        if not pooled_entries[entry] then
+          pooled_entries[entry] = true
+          pool[#pool + 1] = entry
+        end
       end
     end
   end

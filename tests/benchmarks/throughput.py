@@ -137,16 +137,24 @@ def run_workers(
     try:
         wait_ready(client, prefix, groups)
         cpu_before = [psutil.Process(p.pid).cpu_times() for p in processes]
+        redis_before = redis_cpu_s(client)
         fill(client, prefix, documents)
         seconds = drain_time(client, prefix, len(documents))
         cpu_after = [psutil.Process(p.pid).cpu_times() for p in processes]
+        redis_spent = redis_cpu_s(client) - redis_before
         rss = [psutil.Process(p.pid).memory_info().rss for p in processes]
     finally:
         stop(processes)
         for key in client.scan_iter(match="{" + prefix + "}:*"):
             client.delete(key)
     cpu = [(a.user + a.system) - (b.user + b.system) for a, b in zip(cpu_after, cpu_before, strict=True)]
-    return {"seconds": seconds, "rate": len(documents) / seconds, "cpu_s": cpu, "rss": rss}
+    return {"seconds": seconds, "rate": len(documents) / seconds, "cpu_s": cpu, "rss": rss, "redis_cpu_s": redis_spent}
+
+
+def redis_cpu_s(client: redis.Redis) -> float:
+    """CPU seconds the Redis server has used (all clients: the workers, and this script's filling and polling)."""
+    info = client.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
 def newswire_commands(per_stage: int, combined: bool = False) -> list[list[str]]:
@@ -169,9 +177,11 @@ def importable_tree(other: Path, scratch: Path) -> tuple[str, Path]:
 
 def compare_trees(url: str, client: redis.Redis, other: Path, articles: int, rounds: int) -> None:
     """The short text articles through this tree's workers and another checkout's, one worker per stage, in
-    alternation; prints articles/s and CPU per article of each stage per run, then the median rate ratio."""
+    alternation; prints articles/s and CPU per article of each stage and of Redis per run, then the median rate ratio
+    and the median CPU per article of the whole pipeline."""
     documents = short_text_articles(articles)
     ratios: list[float] = []
+    totals: dict[str, list[float]] = {"this tree": [], str(other): []}
     with tempfile.TemporaryDirectory(prefix="newswire-compare-") as scratch:
         module, path = importable_tree(other, Path(scratch))
         trees = (("this tree", REPO, "newswire.cli", {}), (str(other), other, module, {"PYTHONPATH": str(path)}))
@@ -180,12 +190,17 @@ def compare_trees(url: str, client: redis.Redis, other: Path, articles: int, rou
             for label, cwd, cli, extra in trees:
                 commands = [[PY, "-m", cli, "run", stage] for stage in STAGES]
                 result = run_workers(url, client, documents, commands, extra, cwd=cwd)
-                per_article = " / ".join(f"{cpu * 1000 / len(documents):.2f}" for cpu in result["cpu_s"])
-                print(f"| {label} | {result['rate']:.0f} | {per_article} |", flush=True)
+                spent = [*result["cpu_s"], result["redis_cpu_s"]]
+                per_article = " / ".join(f"{cpu * 1000 / len(documents):.2f}" for cpu in spent)
+                total = sum(spent) * 1000 / len(documents)
+                print(f"| {label} | {result['rate']:.0f} | {per_article} | {total:.2f} |", flush=True)
                 rates[label] = result["rate"]
+                totals[label].append(total)
             ratios.append(rates["this tree"] / rates[str(other)])
     print(f"\nrate of this tree / rate of {other}: median {statistics.median(ratios):.2f} "
           f"({', '.join(f'{ratio:.2f}' for ratio in ratios)})")
+    print(f"CPU ms per article, all workers and Redis: this tree median {statistics.median(totals['this tree']):.2f}, "
+          f"{other} {statistics.median(totals[str(other)]):.2f}")
 
 
 def passthrough(url: str, client: redis.Redis, messages: int) -> list[str]:
@@ -434,7 +449,8 @@ def main() -> None:
             print("| latency | p50 | p99 | max |\n|---|---|---|---|")
             latency(url, client, text_rate)
         if args.only == "compare":
-            print("| tree | articles/s | CPU ms/article cleaner / enricher / publisher |\n|---|---|---|")
+            print("| tree | articles/s | CPU ms/article cleaner / enricher / publisher / Redis | all |")
+            print("|---|---|---|---|")
             compare_trees(url, client, args.compare_tree.resolve(), args.articles, args.rounds)
         if chosen("memory"):
             print("| worker | RSS ready | after 1,000 | after 10,000 | growth 1k->10k |\n|---|---|---|---|---|")
