@@ -1,7 +1,7 @@
 """Throughput, CPU, latency and memory of the pipeline, against peers measured in the same run.
 
 Run: .venv/bin/python tests/benchmarks/throughput.py [--messages 30000] [--articles 3000] [--only NAME]
-     .venv/bin/python tests/benchmarks/throughput.py --compare-tree DIR [--articles 2000] [--rounds 3]
+     .venv/bin/python tests/benchmarks/throughput.py --compare-tree DIR [--articles 2000] [--rounds 3] [--varied]
 
 Scenarios (each on fresh streams, workers as separate processes, Redis from NEWSWIRE_REDIS_URL or a
 private redis-server started here):
@@ -16,7 +16,8 @@ private redis-server started here):
                 maximum rate of the text pipeline.
   memory        resident memory of each worker after 1,000 and after 10,000 articles.
   compare       (--compare-tree DIR) the 1,700-character text articles, one worker per stage, this tree and
-                the checkout in DIR in alternation (--rounds times each): an older release measured on the same
+                the checkout in DIR in alternation (--rounds times each; --varied: distinct SANAD articles of that
+                size from the workbench, at most 1,855, instead): an older release measured on the same
                 machine in the same minutes, the yardstick for targets stated as "it carries N today". DIR is
                 a git worktree of the older commit; its workers run from it with PYTHONPATH=DIR (the first
                 release's package was `services`, later ones `newswire`: both are found).
@@ -175,11 +176,11 @@ def importable_tree(other: Path, scratch: Path) -> tuple[str, Path]:
     return "newswire.cli", scratch
 
 
-def compare_trees(url: str, client: redis.Redis, other: Path, articles: int, rounds: int) -> None:
+def compare_trees(url: str, client: redis.Redis, other: Path, articles: int, rounds: int, *, varied: bool) -> None:
     """The short text articles through this tree's workers and another checkout's, one worker per stage, in
     alternation; prints articles/s and CPU per article of each stage and of Redis per run, then the median rate ratio
     and the median CPU per article of the whole pipeline."""
-    documents = short_text_articles(articles)
+    documents = varied_arabic_articles(articles) if varied else short_text_articles(articles)
     ratios: list[float] = []
     totals: dict[str, list[float]] = {"this tree": [], str(other): []}
     with tempfile.TemporaryDirectory(prefix="newswire-compare-") as scratch:
@@ -257,6 +258,28 @@ def text_articles(count: int, max_chars: int | None = None) -> list[dict[str, An
 def short_text_articles(count: int) -> list[dict[str, Any]]:
     """The size the throughput target is stated for: Arabic articles of about 1,700 characters."""
     return text_articles(count, max_chars=SHORT_ARTICLE_CHARS)
+
+
+def varied_arabic_articles(count: int) -> list[dict[str, Any]]:
+    """Distinct Arabic news articles of about 1,700 characters: SANAD's (workbench `datasets/topics/sanad`; its
+    punctuation and digits were stripped at the source), in paragraphs of about 40 words. The sample's copies share
+    every word, so every cache is warm after the first; these bring the new words, names and near-duplicates that
+    real news brings."""
+    path = require("datasets/topics/sanad/sanad.jsonl", "the SANAD articles")
+    documents = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            words = json.loads(line)["text"].split()
+            kept: list[str] = []
+            while words and sum(len(word) + 1 for word in kept) < SHORT_ARTICLE_CHARS:
+                kept.append(words.pop(0))
+            if sum(len(word) + 1 for word in kept) < SHORT_ARTICLE_CHARS:
+                continue  # shorter than the size the target is stated for
+            paragraphs = [" ".join(kept[start : start + 40]) for start in range(0, len(kept), 40)]
+            documents.append({"id": f"sanad-{len(documents)}", "text": "\n".join(paragraphs)})
+            if len(documents) == count:
+                return documents
+    raise SystemExit(f"SANAD holds only {len(documents)} articles of {SHORT_ARTICLE_CHARS:,} characters or more")
 
 
 def html_articles(count: int) -> list[dict[str, Any]]:
@@ -420,6 +443,8 @@ def main() -> None:
     parser.add_argument("--text-only", action="store_true", help="pipeline: skip the AEB HTML pages")
     parser.add_argument("--compare-tree", type=Path, help="compare: the other checkout (see above)")
     parser.add_argument("--rounds", type=int, default=3, help="compare: runs of each tree")
+    parser.add_argument("--varied", action="store_true",
+                        help="compare: distinct Arabic news articles (SANAD, workbench) instead of the sample's copies")
     args = parser.parse_args()
     if args.compare_tree is not None:
         args.only = "compare"
@@ -451,7 +476,7 @@ def main() -> None:
         if args.only == "compare":
             print("| tree | articles/s | CPU ms/article cleaner / enricher / publisher / Redis | all |")
             print("|---|---|---|---|")
-            compare_trees(url, client, args.compare_tree.resolve(), args.articles, args.rounds)
+            compare_trees(url, client, args.compare_tree.resolve(), args.articles, args.rounds, varied=args.varied)
         if chosen("memory"):
             print("| worker | RSS ready | after 1,000 | after 10,000 | growth 1k->10k |\n|---|---|---|---|---|")
             memory(url, client)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from newswire.enricher.language import decode_report, detect_languages, encode_report
+from newswire.enricher.language import _letters, decode_report, detect_languages, encode_report
 
 
 def test_gold_sample_body_and_title_are_arabic(gold: dict[str, Any], gold_body: str) -> None:
@@ -137,3 +137,11 @@ def test_a_report_crosses_the_stream_unchanged_and_garbage_is_refused() -> None:
     for garbage in (b"", b"{", b"[]", b'{"body": {"code": 3}}', b'{"mixed": "en"}', b'{"title": {"confidence": 2}}'):
         with pytest.raises(ValueError):
             decode_report(garbage)
+
+
+def test_letters_are_the_characters_python_calls_letters() -> None:
+    # Every code point once, then the numerals a regular expression counts as word characters next to letters.
+    everything = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
+    assert _letters(everything) == "".join(filter(str.isalpha, everything))
+    assert _letters("سنة ٢٠٢٤ و½ Ⅻ_x²y") == "سنةوxy"
+    assert _letters("") == "" and _letters("12 _ ,") == ""
