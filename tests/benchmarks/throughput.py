@@ -178,8 +178,8 @@ def importable_tree(other: Path, scratch: Path) -> tuple[str, Path]:
 
 def compare_trees(url: str, client: redis.Redis, other: Path, articles: int, rounds: int, *, varied: bool) -> None:
     """The short text articles through this tree's workers and another checkout's, one worker per stage, in
-    alternation; prints articles/s and CPU per article of each stage and of Redis per run, then the median rate ratio
-    and the median CPU per article of the whole pipeline."""
+    alternation; prints articles/s, CPU per article of each stage and of Redis, and each worker's resident memory at
+    the end, per run; then the median rate ratio and the median CPU per article of the whole pipeline."""
     documents = varied_arabic_articles(articles) if varied else short_text_articles(articles)
     ratios: list[float] = []
     totals: dict[str, list[float]] = {"this tree": [], str(other): []}
@@ -194,7 +194,8 @@ def compare_trees(url: str, client: redis.Redis, other: Path, articles: int, rou
                 spent = [*result["cpu_s"], result["redis_cpu_s"]]
                 per_article = " / ".join(f"{cpu * 1000 / len(documents):.2f}" for cpu in spent)
                 total = sum(spent) * 1000 / len(documents)
-                print(f"| {label} | {result['rate']:.0f} | {per_article} | {total:.2f} |", flush=True)
+                rss = " / ".join(f"{value / 2**20:.0f}" for value in result["rss"])
+                print(f"| {label} | {result['rate']:.0f} | {per_article} | {total:.2f} | {rss} |", flush=True)
                 rates[label] = result["rate"]
                 totals[label].append(total)
             ratios.append(rates["this tree"] / rates[str(other)])
@@ -474,8 +475,8 @@ def main() -> None:
             print("| latency | p50 | p99 | max |\n|---|---|---|---|")
             latency(url, client, text_rate)
         if args.only == "compare":
-            print("| tree | articles/s | CPU ms/article cleaner / enricher / publisher / Redis | all |")
-            print("|---|---|---|---|")
+            print("| tree | articles/s | CPU ms/article cleaner / enricher / publisher / Redis | all | RSS MiB |")
+            print("|---|---|---|---|---|")
             compare_trees(url, client, args.compare_tree.resolve(), args.articles, args.rounds, varied=args.varied)
         if chosen("memory"):
             print("| worker | RSS ready | after 1,000 | after 10,000 | growth 1k->10k |\n|---|---|---|---|---|")
