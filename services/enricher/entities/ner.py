@@ -39,7 +39,8 @@ MODEL_FILES = {"ar": ("ner-ar.npz", "ner-ar-window.npz"), "latin": ("ner-latin.n
 # How much the window network's scores count against the CRF's, chosen on the Arabic dev splits (RESULTS.md).
 WINDOW_WEIGHT = 1.0
 # Distinct spellings whose summed weights stay cached per CRF model: a few days of news vocabulary, about 15 MB;
-# with a window network (1.5 KB a spelling: its five positions of the hidden layer in bfloat16), fewer, about 55 MB.
+# with a window network (1.4 KB of scores a spelling, mostly its five positions of the hidden layer in bfloat16;
+# about 2 KB with Python's objects), fewer: about 60 MB when full.
 # On varied Arabic news 30,000 leave 19 % of the tokens new spellings against 28 % with 10,000, and a new spelling
 # is most of a token's cost (RESULTS.md, "A larger spelling cache"); the topic model's caches were cut to pay for it.
 _SCORE_CACHE = 40_000
