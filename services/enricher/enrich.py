@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from collections.abc import Sequence
 
 from newswire.enricher import amounts, language, quotes, topics
-from newswire.enricher.entities import link_entities, load_linker
+from newswire.enricher.entities import ArticleText, link_entities, load_linker
 from newswire.schemas import CleanedArticle, EnrichedArticle
+from newswire.schemas.articles import Entity
 
 
 def warm_up(*, languages: bool = True) -> None:
@@ -44,15 +46,18 @@ def enrich_article(
     *,
     max_chars: int = DEFAULT_MAX_ANALYSED_CHARS,
     languages: language.LanguageReport | None = None,
+    entities: list[Entity] | None = None,
 ) -> EnrichedArticle:
     """Detect what the article is and what it is about. `languages`: the article's languages when the cleaner
-    identified them already (detected here otherwise)."""
+    identified them already (detected here otherwise); `entities`: its entities when `find_entities` found them
+    already, with the same `max_chars` and languages."""
     report = languages if languages is not None else language.detect_languages(cleaned.body, cleaned.title)
     code = report.body.code if report.body else None
     # A prefix of the body, so every offset found in it is an offset into the body too.
     body = cleaned.body[:max_chars]
     analysed = cleaned if len(body) == len(cleaned.body) else cleaned.model_copy(update={"body": body})
-    entities = link_entities(body, language=code, title=cleaned.title)
+    if entities is None:
+        entities = link_entities(body, language=code, title=cleaned.title)
     return EnrichedArticle(
         **cleaned.model_dump(exclude={"language"}),
         language=code,
@@ -64,3 +69,17 @@ def enrich_article(
         quotes=quotes.extract_quotes(body, language=code, entities=entities),
         amounts=amounts.extract_amounts(body, language=code),
     )
+
+
+def find_entities(
+    articles: Sequence[tuple[CleanedArticle, language.LanguageReport]],
+    *,
+    max_chars: int = DEFAULT_MAX_ANALYSED_CHARS,
+) -> list[list[Entity]]:
+    """The entities `enrich_article` would find in each article, found for many articles at once: the entity
+    recogniser tags a batch together at a lower cost per article than one by one."""
+    texts = [
+        ArticleText(cleaned.body[:max_chars], report.body.code if report.body else None, cleaned.title)
+        for cleaned, report in articles
+    ]
+    return load_linker().link_many(texts)

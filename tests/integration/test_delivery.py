@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 import redis
@@ -259,6 +259,64 @@ async def test_workers_reconnect_after_their_connections_are_killed(
     await client.aclose()
     outputs = sorted(int(f[b"n"]) for _, f in sync_redis.xrange(settings.keys.cleaned))
     assert outputs == list(range(100 * kill_count))
+
+
+class PreparingStage(EchoStage):
+    """Echo with a per-batch prepare step (as the enricher's batched entity recognition); the step fails when the
+    batch holds `prep-boom`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prepared: list[list[bytes]] = []
+
+    def prepare(self, entries: Sequence[Entry]) -> None:
+        self.prepared.append([entry.id for entry in entries])
+        if any(entry.fields[b"n"] == b"prep-boom" for entry in entries):
+            raise RuntimeError("a bug in the batch step")
+
+    def process(self, entry: Entry) -> Outcome:
+        if entry.fields[b"n"] == b"prep-boom":
+            return Forward("prep-boom", [("n", b"prep-boom")])
+        return super().process(entry)
+
+
+async def test_a_batch_step_sees_the_batch_before_its_entries_are_processed(
+    redis_url: str, prefix: str, async_redis: redis.asyncio.Redis, sync_redis: redis.Redis
+) -> None:
+    settings = make_settings(redis_url, prefix, max_deliveries=2)
+    await ensure_group(async_redis, settings.keys.raw, "cleaner")
+    for n in range(5):
+        sync_redis.xadd(settings.keys.raw, {"n": str(n)})
+    stage = PreparingStage()
+    worker = worker_for(async_redis, settings, stage, "w")
+    batch = await worker._read()
+    # An entry past its deliveries is set aside unprocessed: the batch step does not see it either.
+    batch[4] = Entry(batch[4].id, batch[4].fields, deliveries=3)
+    await worker.handle_batch(batch)
+    assert stage.prepared == [[entry.id for entry in batch[:4]]]
+    assert stage.seen == [entry.id for entry in batch[:4]]
+    assert [f[b"n"] for _, f in sync_redis.xrange(settings.keys.cleaned)] == [b"0", b"1", b"2", b"3"]
+    assert [f[b"error_type"] for _, f in sync_redis.xrange(settings.keys.dlq)] == [b"max_deliveries"]
+
+
+async def test_a_failing_batch_step_loses_nothing(
+    redis_url: str, prefix: str, async_redis: redis.asyncio.Redis, sync_redis: redis.Redis
+) -> None:
+    settings = make_settings(redis_url, prefix)
+    for value in ("1", "prep-boom", "bad", "2"):
+        sync_redis.xadd(settings.keys.raw, {"n": value})
+    stage = PreparingStage()
+    worker = worker_for(async_redis, settings, stage, "w")
+    with capture_logs() as logs:
+        async with running(worker):
+            await wait_until(
+                lambda: sync_redis.xlen(settings.keys.cleaned) >= 3 and sync_redis.xlen(settings.keys.dlq) >= 1
+            )
+    # Every entry was still processed on its own: forwarded, or refused for its own reason.
+    assert [f[b"n"] for _, f in sync_redis.xrange(settings.keys.cleaned)] == [b"1", b"prep-boom", b"2"]
+    assert [f[b"error_type"] for _, f in sync_redis.xrange(settings.keys.dlq)] == [b"invalid_json"]
+    assert sync_redis.xpending(settings.keys.raw, "cleaner")["pending"] == 0
+    assert any(entry["event"] == "batch_preparation_failed" for entry in logs)
 
 
 # -- memory pressure, partitions, retention by bytes (a private Redis with a maxmemory) ------------

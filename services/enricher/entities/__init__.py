@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from newswire.enricher.entities.linker import EntityLinker, load_linker
+from newswire.enricher.entities.linker import ArticleText, EntityLinker, load_linker
 from newswire.schemas.articles import Entity
 
-__all__ = ["EntityLinker", "link_entities", "load_linker"]
+__all__ = ["ArticleText", "EntityLinker", "link_entities", "load_linker"]
 
 
 def link_entities(body: str, *, language: str | None, title: str | None = None) -> list[Entity]:

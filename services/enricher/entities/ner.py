@@ -45,6 +45,10 @@ WINDOW_WEIGHT = 1.0
 # is most of a token's cost (RESULTS.md, "A larger spelling cache"); the topic model's caches were cut to pay for it.
 _SCORE_CACHE = 40_000
 _WINDOW_CACHE = 30_000
+# Tokens of the articles scored and decoded in one call by `recognise_many`. On short Arabic news, link_many
+# took 9-10 ms per article against 13-15 one by one, about the same from 1,000 to 8,000 tokens (RESULTS.md); the
+# window network's hidden layer (2.5 KB a token) stays about 5 MB.
+_BATCH_TOKENS = 2_000
 _REBUILD = "rebuild it with `python -m newswire.enricher.entities.build_ner`"
 _SENTENCE_END_CHARS = "".join(SENTENCE_END)
 _QUOTES = frozenset('"«»“”„')
@@ -77,6 +81,31 @@ class RecognisedName:
     start: int
     end: int
     type: EntityType
+
+
+@dataclass(frozen=True, slots=True)
+class TextToTag:
+    """An article for `recognise_many`: its normalised text, the original and the offsets between them
+    (`normalize_text`), the knowledge-base matches, and whether names are capitalised (`recognise`)."""
+
+    norm: str
+    original: str
+    offsets: list[int] | None
+    kb_spans: Sequence[Span]
+    capitalised_names: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Tokens:
+    """An article's tokens (offsets into the normalised text, spellings as written), their knowledge-base tags,
+    sentences (token ranges) and runs of sentences in one script (`_chunks`)."""
+
+    starts: list[int]
+    ends: list[int]
+    surfaces: list[str]
+    kb: list[str]
+    sentences: list[tuple[int, int]]
+    chunks: list[tuple[str, int, int, list[int]]]
 
 
 def _is_arabic_char(ch: str) -> bool:
@@ -243,34 +272,70 @@ class NamedEntityRecogniser:
 
         `capitalised_names`: the language writes every word of a name with a capital but connectors (English),
         so a Latin-script name is cut at any other lower-case word."""
+        return self.recognise_many([TextToTag(norm, original, offsets, kb_spans, capitalised_names)])[0]
+
+    def recognise_many(self, texts: Sequence[TextToTag]) -> list[list[RecognisedName]]:
+        """`recognise` for many articles: their sentences are scored and decoded together, in groups of about
+        `_BATCH_TOKENS` tokens, which costs less per article than one call each (numpy's fixed cost per call is
+        most of a short article's decoding); each article's names are the same as alone."""
+        tokenised = [self._tokenised(text) for text in texts]
+        tags: list[npt.NDArray[np.intp]] = []
+        group: list[_Tokens] = []
+        for tokens in [*tokenised, None]:
+            if group and (tokens is None or sum(len(member.surfaces) for member in group) >= _BATCH_TOKENS):
+                tags.extend(self._group_labels(group))
+                group = []
+            if tokens is not None:
+                group.append(tokens)
+        return [self._names(text, tokens, labels) for text, tokens, labels in zip(texts, tokenised, tags, strict=True)]
+
+    def _tokenised(self, text: TextToTag) -> _Tokens:
+        """An article's tokens, their knowledge-base tags, sentences and script runs (`_chunks`)."""
+        norm, original, offsets = text.norm, text.original, text.offsets
         spans = [match.span() for match in TOKEN_RE.finditer(norm)]
-        if not spans:
-            return []
         starts = [start for start, _ in spans]
         ends = [end for _, end in spans]
         if offsets is None:
             surfaces = [original[start:end] for start, end in spans]
         else:
             surfaces = [original[offsets[start] : offsets[end - 1] + 1] for start, end in spans]
-        kb = self.features.kb_tags_at(starts, ends, kb_spans)
-        sentences = self._sentences(norm, original, offsets, starts, ends)
-        runs = _runs(self._labels(self._chunks(sentences, norm, starts, surfaces), surfaces, kb))
+        kb = self.features.kb_tags_at(starts, ends, text.kb_spans)
+        sentences = self._sentences(norm, original, offsets, starts, ends) if spans else []
+        return _Tokens(starts, ends, surfaces, kb, sentences, self._chunks(sentences, norm, starts, surfaces))
+
+    def _group_labels(self, group: Sequence[_Tokens]) -> list[npt.NDArray[np.intp]]:
+        """`_labels` of several articles in one call, split back per article."""
+        chunks: list[tuple[str, int, int, list[int]]] = []
+        surfaces: list[str] = []
+        kb: list[str] = []
+        for tokens in group:
+            at = len(surfaces)
+            chunks.extend((script, first + at, last + at, firsts) for script, first, last, firsts in tokens.chunks)
+            surfaces.extend(tokens.surfaces)
+            kb.extend(tokens.kb)
+        bounds = np.cumsum([len(tokens.surfaces) for tokens in group])[:-1]
+        return np.split(self._labels(chunks, surfaces, kb), bounds)
+
+    def _names(self, text: TextToTag, tokens: _Tokens, labels: npt.NDArray[np.intp]) -> list[RecognisedName]:
+        """The names of the tagged runs of an article, after the rules on names and the consistency step."""
+        runs = _runs(labels)
         if not runs:
             return []
-        words = [norm[start:end] for start, end in spans]
+        norm, starts, ends, surfaces = text.norm, tokens.starts, tokens.ends, tokens.surfaces
+        words = [norm[start:end] for start, end in zip(starts, ends, strict=True)]
         runs = arabic_quoted_parts(arabic_conjunction_parts(single_script_parts(runs, words), words), words)
         runs = [_without_head(self._without_nationality(run, words), words) for run in runs]
         runs = [run for run in runs if self._not_nationality(run, words)]
         runs = self._with_first_name(_without_preposition_tail(_without_number_tail(runs, words), words), words)
-        if capitalised_names:
+        if text.capitalised_names:
             runs = capitalised_parts(runs, words, surfaces)
             firsts = set()
-            for first, last in sentences:
+            for first, last in tokens.sentences:
                 # The sentence's first word, after any quotation mark or bracket: "“Moreover", "(Graphic".
                 while first < last - 1 and not words[first][0].isalnum():
                     first += 1
                 firsts.add(first)
-            runs = self._without_openers(runs, words, surfaces, kb, firsts)
+            runs = self._without_openers(runs, words, surfaces, tokens.kb, firsts)
             runs = [_typed_by_head(run, words) for run in runs]
         runs = _consistent(runs, words, surfaces)
         vocabulary = set(words)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from pydantic import ValidationError
+
 from newswire.enricher import enrich
 from newswire.enricher.language import LanguageReport, encode_report
 from newswire.enricher.wiring import EnricherStage
@@ -69,3 +72,31 @@ def test_without_a_readable_language_field_the_enricher_detects_it() -> None:
         enriched = EnrichedArticle.model_validate_json(dict(outcome.fields)["data"])
         assert enriched.language == "ar"
         assert enriched.title_language is not None and enriched.title_language.code == "ar"
+
+
+def test_a_prepared_batch_is_enriched_as_its_entries_are_one_by_one() -> None:
+    english = "Halvard Ostrem, the chief executive of Kestrel Shipping, met officials in Oslo on Monday."
+    entries = [
+        Entry(b"1-1", stage_entry(BODY).fields),
+        Entry(b"1-2", stage_entry(english).fields),
+        Entry(b"1-3", stage_entry(BODY[:300], language=b"{not json").fields),
+        Entry(b"1-4", {b"data": b"{not a cleaned article"}),
+    ]
+    alone = EnricherStage(Settings())
+    expected = [alone.process(entry) for entry in entries[:3]]
+    stage = EnricherStage(Settings(max_analysed_chars=1_000))
+    stage.prepare(entries)
+    limited = EnricherStage(Settings(max_analysed_chars=1_000))
+    for entry, one in zip(entries, [*expected, None], strict=True):
+        if one is None:
+            # Not decodable: left out of the batch step, and failed by `process` as before.
+            with pytest.raises(ValidationError):
+                stage.process(entry)
+            continue
+        outcome = stage.process(entry)
+        assert isinstance(outcome, Forward) and isinstance(one, Forward)
+        assert outcome == limited.process(entry)
+    # With the default limit, the batch gives what each entry gives alone.
+    stage = EnricherStage(Settings())
+    stage.prepare(entries)
+    assert [stage.process(entry) for entry in entries[:3]] == expected

@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import newswire
-from newswire.enricher.entities import link_entities, load_linker
+from newswire.enricher.entities import ArticleText, link_entities, load_linker, ner
 from newswire.enricher.entities.build_ner import dev_split, glue_clitics, person_titles, spans, without_titles
 from newswire.enricher.entities.features import TOKEN_RE, split_proclitics
 from newswire.enricher.entities.kb import load_entities, load_lexicon
@@ -100,6 +100,28 @@ def test_a_name_recognised_once_is_recognised_everywhere() -> None:
     names = {norm[name.start : name.end]: name.type for name in found}
     assert names["pavel dravik"] is EntityType.PERSON
     assert "dravik" in names
+
+
+@pytest.mark.parametrize("batch_tokens", [1, 40, 2_000])
+def test_articles_tagged_together_get_the_entities_they_get_alone(
+    batch_tokens: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Articles are scored and decoded together in groups of about `_BATCH_TOKENS` tokens; splitting the groups
+    anywhere changes nothing."""
+    monkeypatch.setattr(ner, "_BATCH_TOKENS", batch_tokens)
+    linker = load_linker()
+    articles = [
+        ArticleText(ENGLISH, "en", "Ostrem leaves"),
+        ArticleText(ARABIC, "ar"),
+        ArticleText("", "ar"),
+        ArticleText(FRENCH, "fr"),
+        ArticleText("Die Bundesregierung in Berlin tagte am Montag.", "de"),  # not read by the recogniser
+        ArticleText(ARABIC + "\n" + ENGLISH, None),
+        ArticleText("...", "en"),
+    ]
+    alone = [linker.link(*article) for article in articles]
+    assert sum(len(entities) for entities in alone) > 10
+    assert linker.link_many(articles) == alone
 
 
 def test_arabic_name_with_proclitics_is_the_same_name() -> None:
