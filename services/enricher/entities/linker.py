@@ -33,6 +33,10 @@ _LOCATIVE_RE = re.compile(r"(?:^|\s)(?:[وف]?(?:في|من|الى|قرب|[بل]?
 # Languages the recogniser's models were trained and measured on; German, for one, capitalises every noun, so a
 # model that reads capitals as names would find names everywhere. Others get the knowledge base and cues.
 RECOGNISED_LANGUAGES = frozenset({"ar", "en", "fr"})
+# Characters of the articles `link_many` links as one group: the recogniser's fixed cost per call is paid off by a
+# few short articles (on 1,700-character Arabic news about the same from 1,000 to 8,000 tokens a call, RESULTS.md),
+# and a group's tokens, matches and the window network's hidden layer (2.5 KB a token) stay a few MB.
+_GROUP_CHARS = 12_000
 TITLE_WEIGHT = 2.0
 LEAD_WEIGHT = 1.5
 _SENTENCE_END = re.compile(r"(?:^|[.!?؟\n\"“«]\s*)$")
@@ -100,8 +104,20 @@ class EntityLinker:
         return self.link_many([ArticleText(body, language, title)])[0]
 
     def link_many(self, articles: Sequence[ArticleText]) -> list[list[Entity]]:
-        """`link` for many articles, the same entities as one by one: the recogniser tags them together
-        (`NamedEntityRecogniser.recognise_many`), which costs less per article."""
+        """`link` for many articles, the same entities as one by one: the recogniser tags a group of articles of
+        about `_GROUP_CHARS` characters together (`NamedEntityRecogniser.recognise_many`), which costs less per
+        article; one group's work is held at a time."""
+        linked: list[list[Entity]] = []
+        group: list[ArticleText] = []
+        for article in [*articles, None]:
+            if group and (article is None or sum(len(member.body) for member in group) >= _GROUP_CHARS):
+                linked.extend(self._link_group(group))
+                group = []
+            if article is not None:
+                group.append(article)
+        return linked
+
+    def _link_group(self, articles: Sequence[ArticleText]) -> list[list[Entity]]:
         matched = [self._matched(article.body) for article in articles]
         tagged = [index for index, article in enumerate(articles) if self._recognised(article.language)]
         names: dict[int, list[RecognisedName]] = {}

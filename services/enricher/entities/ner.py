@@ -45,10 +45,6 @@ WINDOW_WEIGHT = 1.0
 # is most of a token's cost (RESULTS.md, "A larger spelling cache"); the topic model's caches were cut to pay for it.
 _SCORE_CACHE = 40_000
 _WINDOW_CACHE = 30_000
-# Tokens of the articles scored and decoded in one call by `recognise_many`. On short Arabic news, link_many
-# took 9-10 ms per article against 13-15 one by one, about the same from 1,000 to 8,000 tokens (RESULTS.md); the
-# window network's hidden layer (2.5 KB a token) stays about 5 MB.
-_BATCH_TOKENS = 2_000
 _REBUILD = "rebuild it with `python -m newswire.enricher.entities.build_ner`"
 _SENTENCE_END_CHARS = "".join(SENTENCE_END)
 _QUOTES = frozenset('"«»“”„')
@@ -275,18 +271,11 @@ class NamedEntityRecogniser:
         return self.recognise_many([TextToTag(norm, original, offsets, kb_spans, capitalised_names)])[0]
 
     def recognise_many(self, texts: Sequence[TextToTag]) -> list[list[RecognisedName]]:
-        """`recognise` for many articles: their sentences are scored and decoded together, in groups of about
-        `_BATCH_TOKENS` tokens, which costs less per article than one call each (numpy's fixed cost per call is
-        most of a short article's decoding); each article's names are the same as alone."""
+        """`recognise` for many articles, the same names as one by one: their sentences are scored and decoded in
+        one call, which costs less per article (numpy's fixed cost per call is most of a short article's
+        decoding). The caller bounds the batch (`EntityLinker.link_many`)."""
         tokenised = [self._tokenised(text) for text in texts]
-        tags: list[npt.NDArray[np.intp]] = []
-        group: list[_Tokens] = []
-        for tokens in [*tokenised, None]:
-            if group and (tokens is None or sum(len(member.surfaces) for member in group) >= _BATCH_TOKENS):
-                tags.extend(self._group_labels(group))
-                group = []
-            if tokens is not None:
-                group.append(tokens)
+        tags = self._group_labels(tokenised)
         return [self._names(text, tokens, labels) for text, tokens, labels in zip(texts, tokenised, tags, strict=True)]
 
     def _tokenised(self, text: TextToTag) -> _Tokens:

@@ -11,7 +11,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import newswire
-from newswire.enricher.entities import ArticleText, link_entities, load_linker, ner
+from newswire.enricher.entities import ArticleText, link_entities, load_linker
+from newswire.enricher.entities import linker as linker_module
 from newswire.enricher.entities.build_ner import dev_split, glue_clitics, person_titles, spans, without_titles
 from newswire.enricher.entities.features import TOKEN_RE, split_proclitics
 from newswire.enricher.entities.kb import load_entities, load_lexicon
@@ -102,13 +103,13 @@ def test_a_name_recognised_once_is_recognised_everywhere() -> None:
     assert "dravik" in names
 
 
-@pytest.mark.parametrize("batch_tokens", [1, 40, 2_000])
+@pytest.mark.parametrize("group_chars", [1, 300, 12_000])
 def test_articles_tagged_together_get_the_entities_they_get_alone(
-    batch_tokens: int, monkeypatch: pytest.MonkeyPatch
+    group_chars: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Articles are scored and decoded together in groups of about `_BATCH_TOKENS` tokens; splitting the groups
-    anywhere changes nothing."""
-    monkeypatch.setattr(ner, "_BATCH_TOKENS", batch_tokens)
+    """Articles are tagged together in groups of about `_GROUP_CHARS` characters; splitting the groups anywhere
+    changes nothing."""
+    monkeypatch.setattr(linker_module, "_GROUP_CHARS", group_chars)
     linker = load_linker()
     articles = [
         ArticleText(ENGLISH, "en", "Ostrem leaves"),
