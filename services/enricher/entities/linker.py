@@ -36,7 +36,7 @@ RECOGNISED_LANGUAGES = frozenset({"ar", "en", "fr"})
 # Characters of the articles `link_many` links as one group: the recogniser's fixed cost per call is paid off by a
 # few short articles (on 1,700-character Arabic news about the same from 1,000 to 8,000 tokens a call, RESULTS.md),
 # and a group's tokens, matches and the window network's hidden layer (2.5 KB a token) stay a few MB.
-_GROUP_CHARS = 12_000
+_GROUP_CHARS = 6_000
 TITLE_WEIGHT = 2.0
 LEAD_WEIGHT = 1.5
 _SENTENCE_END = re.compile(r"(?:^|[.!?؟\n\"“«]\s*)$")
