@@ -109,12 +109,15 @@ class EntityLinker:
         article; one group's work is held at a time."""
         linked: list[list[Entity]] = []
         group: list[ArticleText] = []
-        for article in [*articles, None]:
-            if group and (article is None or sum(len(member.body) for member in group) >= _GROUP_CHARS):
+        size = 0
+        for article in articles:
+            group.append(article)
+            size += len(article.body)
+            if size >= _GROUP_CHARS:
                 linked.extend(self._link_group(group))
-                group = []
-            if article is not None:
-                group.append(article)
+                group, size = [], 0
+        if group:
+            linked.extend(self._link_group(group))
         return linked
 
     def _link_group(self, articles: Sequence[ArticleText]) -> list[list[Entity]]:
