@@ -235,26 +235,26 @@ class NamedEntityRecogniser:
         """Each distinct spelling's weights under the script's model and its half of the two-word features. A
         word's features depend on its spelling only, so both are cached (the weights are all the tagger needs: the
         features themselves take ten times the room); an article's new spellings are summed in one numpy call.
-        The cache forgets its oldest spellings when full."""
+        When full, the cache forgets the spellings least recently used: a spelling found moves to its end."""
         cache = self.cached[script]
         found: dict[str, tuple[bytes, tuple[str, ...]]] = {}
         new: list[str] = []
         for surface in dict.fromkeys(surfaces):
-            entry = cache.get(surface)
+            entry = cache.pop(surface, None)
             if entry is None:
                 new.append(surface)
             else:
-                found[surface] = entry
+                found[surface] = cache[surface] = entry
         if new:
             features = [self.features.features_of(surface) for surface in new]
             scores = self.models[script].spelling_scores(features, new)
             entries = list(zip(scores, (f.pair for f in features), strict=True))
             found.update(zip(new, entries, strict=True))
-            excess = len(cache) + len(new) - self.cache_sizes[script]
+            cache.update(zip(new, entries, strict=True))
+            excess = len(cache) - self.cache_sizes[script]
             if excess > 0:
                 for surface in list(islice(cache, excess)):
                     del cache[surface]
-            cache.update(zip(new, entries, strict=True))
         return found
 
     def recognise(

@@ -125,6 +125,23 @@ def test_articles_tagged_together_get_the_entities_they_get_alone(
     assert linker.link_many(articles) == alone
 
 
+def test_a_full_spelling_cache_forgets_the_least_recently_used_and_changes_no_name() -> None:
+    alone = [load_linker().link(ARABIC, "ar", None), load_linker().link(ENGLISH, "en", None)]
+    small = EntityLinker(load_entities(), load_lexicon())
+    recogniser = small.recogniser
+    assert recogniser is not None
+    recogniser.cache_sizes = dict.fromkeys(recogniser.cache_sizes, 8)
+    assert [small.link(ARABIC, "ar", None), small.link(ENGLISH, "en", None)] == alone
+    assert all(len(cache) <= 8 for cache in recogniser.cached.values())
+    cache = recogniser.cached["ar"]
+    cache.clear()
+    recogniser._spellings("ar", ["قال", "وزير", "الخارجية"])
+    recogniser._spellings("ar", ["قال"])  # used again: now the most recent
+    recogniser._spellings("ar", ["إن", "بلاده", "ستدعم", "المبادرة", "في", "مؤتمر"])
+    assert "قال" in cache and "وزير" not in cache
+    assert list(cache)[-6:] == ["إن", "بلاده", "ستدعم", "المبادرة", "في", "مؤتمر"]
+
+
 def test_arabic_name_with_proclitics_is_the_same_name() -> None:
     text = "التقى يوهانس كورتيلاينن وفدا من الحكومة. وقال مسؤولون إن لكورتيلاينن رأيا آخر."
     person = _by_written(link_entities(text, language="ar"))["يوهانس كورتيلاينن"]
