@@ -12,7 +12,7 @@ import pytest
 from newswire.enricher.entities.crf import TAGS, LinearChainCRF
 from newswire.enricher.entities.features import WordFeatures
 from newswire.enricher.entities.normalize import alias_key
-from newswire.enricher.entities.window import CrfWithWindow, WindowTagger
+from newswire.enricher.entities.window import CrfWithWindow, WindowTagger, dequantised, quantised
 
 _ATTRIBUTES = ["w=a", "w=b", "s=x", "cue", "fn"]
 _CHARS = ["<pad>", "<unk>", *"abcdeا"]
@@ -93,7 +93,7 @@ def test_numpy_network_equals_the_direct_computation(tmp_path: Path) -> None:
     blocks = tagger.spelling_scores([_spelling(w) for w in words], words)
     emit = tagger.emissions(blocks, kb, firsts)
     expected = np.vstack([_direct(arrays, s, k) for s, k in sentences])
-    # Cached in float16: equal to a few thousandths of the scores' scale.
+    # Cached in one byte a value (`quantised`): equal to within a few hundredths of the scores' scale.
     assert emit.shape == (len(words), len(TAGS))
     np.testing.assert_allclose(emit, expected, rtol=0.02, atol=0.02 * np.abs(expected).max())
     # Viterbi: the best path of each sentence, as brute force finds it.
@@ -144,3 +144,18 @@ def test_a_model_with_other_labels_is_refused(tmp_path: Path) -> None:
     np.savez(tmp_path / "other.npz", **arrays)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="labels"):
         WindowTagger(tmp_path / "other.npz")
+
+
+def test_quantised_parts_are_within_half_a_step_of_the_values() -> None:
+    rng = np.random.default_rng(5)
+    values = rng.normal(scale=2.0, size=(40, 5, 16)).astype(np.float32)
+    values[3] = 0.0  # a spelling with nothing to add
+    values[4, 2] = -7.5  # one position of one value only
+    parts = quantised(values)
+    assert parts.dtype.itemsize == 5 * 4 + 5 * 16  # a scale per position, a byte per value
+    back = dequantised(parts)
+    step = np.abs(values).max(axis=2, keepdims=True) / 127
+    assert np.all(np.abs(back - values) <= step / 2 + 1e-6)
+    assert np.all(back[3] == 0.0)
+    np.testing.assert_allclose(back[4, 2], values[4, 2], rtol=1e-6)
+    assert np.abs(parts["codes"]).max() == 127
