@@ -9,7 +9,7 @@ by side. The labels are CRFsuite's own (tests/unit/entities/test_crf.py).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from itertools import pairwise
+from itertools import pairwise, repeat
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +85,7 @@ class LinearChainCRF:
 
     def score(self, attributes: Iterable[str]) -> Scores:
         """The summed weights of `attributes`, one per label."""
-        missing = len(self.rows)
-        indexes = [self.rows.get(attribute, missing) for attribute in attributes]
-        return self.weights[indexes].sum(axis=0)  # type: ignore[no-any-return]
+        return self.weights[row_indexes(self.rows, list(attributes))].sum(axis=0)  # type: ignore[no-any-return]
 
     def word_scores(self, features: WordFeatures) -> bytes:
         """What one spelling adds to its own token and, as a neighbour, to the tokens at +2, +1, -1, -2
@@ -110,9 +108,7 @@ class LinearChainCRF:
                 bounds.append(len(attributes))
                 attributes.extend(role)
                 attributes.append(NO_ATTRIBUTE)  # the zero row: no part is empty, as reduceat needs
-        get, missing = self.rows.get, len(self.rows)
-        indexes = [get(attribute, missing) for attribute in attributes]
-        sums = np.add.reduceat(self.weights[indexes], bounds, axis=0).astype(np.float32)
+        sums = np.add.reduceat(self.weights[row_indexes(self.rows, attributes)], bounds, axis=0).astype(np.float32)
         return sums.reshape(len(spellings), len(ROLES), -1)
 
     def pair_emissions(self, halves: Sequence[tuple[str, ...]]) -> Scores:
@@ -204,6 +200,13 @@ class LinearChainCRF:
     def decode_tags(self, emit: Scores, firsts: Sequence[int]) -> npt.NDArray[np.intp]:
         """`decode`, as indexes into TAGS."""
         return self.tag_indexes[best_labels(emit, self.transitions, firsts)]
+
+
+def row_indexes(rows: dict[str, int], attributes: list[str]) -> list[int]:
+    """Each attribute's row in `rows`, or `len(rows)` (the zero row after the last) for one the model never saw.
+    (`map` with the default repeated: a quarter cheaper than a comprehension, on every new spelling's hundred or so
+    attributes.)"""
+    return list(map(rows.get, attributes, repeat(len(rows), len(attributes))))
 
 
 def best_labels(emit: Scores, transitions: Scores, firsts: Sequence[int]) -> npt.NDArray[np.intp]:

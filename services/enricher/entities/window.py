@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from newswire.enricher.entities.crf import NO_ATTRIBUTE, ROLES, TAGS, LinearChainCRF, best_labels
+from newswire.enricher.entities.crf import NO_ATTRIBUTE, ROLES, TAGS, LinearChainCRF, best_labels, row_indexes
 from newswire.enricher.entities.features import WordFeatures
 from newswire.enricher.entities.normalize import alias_key
 
@@ -120,8 +120,7 @@ class WindowTagger:
             bounds.append(len(attributes))
             attributes.extend(features.own)
             attributes.append(NO_ATTRIBUTE)  # the zero row: no part is empty, as reduceat needs
-        get, missing = self.rows.get, len(self.rows)
-        indexes = [get(attribute, missing) for attribute in attributes]
+        indexes = row_indexes(self.rows, attributes)
         summed = np.add.reduceat(self.attr_emb[indexes].astype(np.float32), bounds, axis=0)
         vectors = np.hstack([summed, self._letters(surfaces)]) @ self.spelling_w + self.kb_parts[0].ravel()
         return quantised(vectors.reshape(len(spellings), WIDTH, self.hidden))
