@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from newswire.enricher.entities import link_entities, load_linker
+from newswire.enricher.entities import link_entities, load_linker, normalize
 from newswire.enricher.entities.normalize import alias_key, normalize_text
 from newswire.enricher.entities.romanize import romanize
 from newswire.schemas.articles import Entity, EntityType
@@ -136,6 +136,14 @@ def test_normalize_text_maps_offsets_when_marks_are_dropped() -> None:
     assert norm == "احمد" and offsets == [0, 2, 3, 4]
     assert normalize_text("Köln İstanbul")[0] == "koln istanbul"
     assert alias_key("الإمارات  العربيّة") == "الامارات العربيه"
+
+
+def test_every_character_folds_as_the_fold_table_says() -> None:
+    # Every character of the Basic Multilingual Plane but surrogates, each alone and all in one text.
+    text = "".join(chr(code) for code in range(0x10000) if not 0xD800 <= code < 0xE000)
+    expected = text.translate(normalize._TABLE)
+    assert normalize._FOLD_RE.sub(normalize._folded, text) == expected
+    assert all(normalize._FOLD_RE.sub(normalize._folded, char) == char.translate(normalize._TABLE) for char in text)
 
 
 @pytest.mark.parametrize(
