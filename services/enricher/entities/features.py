@@ -23,10 +23,15 @@ from newswire.schemas.articles import EntityType
 # Titles and company abbreviations keep their dot ("Sen.", "Corp."), as in the English corpora: the dot then ends
 # no sentence; so does an initial before a name ("S. James", "John A. Smith", "J. R. Tolkien").
 _ABBREVIATIONS = "mr|mrs|ms|dr|prof|sen|rep|gov|gen|col|lt|sgt|capt|maj|st|jr|sr|corp|inc|ltd|co|mt|ft"
-TOKEN_RE = re.compile(
+TOKEN_PATTERN = (
     rf"(?:[^\W\d_]\.){{2,}}|(?<!\w)(?:{_ABBREVIATIONS})\.|(?<![\w.])[^\W\d_]\.(?= ?[^\W\d_])"
     rf"|(?<!\w)(?:qu|[ldjmnstc])'(?=\w)|'s\b|\w+(?:[-&]\w+)*|\S"
 )
+# The same tokens with a shortcut tried first: two Arabic letters or more, with no word character, dot, hyphen,
+# ampersand or apostrophe after them, can be none of the pattern's first five alternatives (each needs a dot or an
+# apostrophe right after one letter or a Latin abbreviation), and the sixth takes exactly that run. Most tokens of
+# Arabic news are such words; the shortcut spares them the other alternatives (a quarter of the tokenising time).
+TOKEN_RE = re.compile(rf"[\u0621-\u063a\u0641-\u064a]{{2,}}(?![\w.\-&'])|{TOKEN_PATTERN}")
 # Arabic proclitics, longest first: conjunction (و ف), preposition (ب ل ك), article (ال); ل + ال is written لل.
 _PROCLITICS = tuple(
     sorted(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import newswire
 from newswire.enricher.entities import ArticleText, link_entities, load_linker
 from newswire.enricher.entities import linker as linker_module
 from newswire.enricher.entities.build_ner import dev_split, glue_clitics, person_titles, spans, without_titles
-from newswire.enricher.entities.features import TOKEN_RE, split_proclitics
+from newswire.enricher.entities.features import TOKEN_PATTERN, TOKEN_RE, split_proclitics
 from newswire.enricher.entities.kb import load_entities, load_lexicon
 from newswire.enricher.entities.linker import EntityLinker
 from newswire.enricher.entities.ner import (
@@ -362,3 +363,11 @@ def test_a_nationality_adjective_alone_is_no_name() -> None:
     words = ["قال", "السويسري", "ان", "كورتيلا", "السويسري"]
     assert not recogniser._not_nationality((1, 2, "PER"), words)
     assert recogniser._not_nationality((3, 5, "PER"), words) and recogniser._not_nationality((3, 4, "ORG"), words)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="بكتاسمحلوىةأ" + "abcsmlq" + "019٣" + ".-&' \nـًّ،", max_size=60))
+@example("أ.ب. وم.ع الم-تحدة s.a. l'ONU's قال: 'نعم' ع&ب")
+def test_the_arabic_shortcut_cuts_the_tokens_the_pattern_cuts(text: str) -> None:
+    general = re.compile(TOKEN_PATTERN)
+    assert [m.span() for m in TOKEN_RE.finditer(text)] == [m.span() for m in general.finditer(text)]
