@@ -48,7 +48,14 @@ def normalize_text(text: str) -> tuple[str, list[int] | None]:
         lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in folded)
     if not _REMOVED_RE.search(lowered):
         return lowered, None
-    offsets = [i for i, ch in enumerate(lowered) if ch not in _REMOVED]
+    # The kept characters' offsets as ranges between the dropped ones (a few per article): a tenth of the time of a
+    # test per character.
+    offsets: list[int] = []
+    kept_from = 0
+    for dropped in _REMOVED_RE.finditer(lowered):
+        offsets.extend(range(kept_from, dropped.start()))
+        kept_from = dropped.end()
+    offsets.extend(range(kept_from, len(lowered)))
     return _REMOVED_RE.sub("", lowered), offsets
 
 

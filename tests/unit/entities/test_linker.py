@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newswire.enricher.entities import link_entities, load_linker, normalize
 from newswire.enricher.entities.normalize import alias_key, normalize_text
@@ -136,6 +138,17 @@ def test_normalize_text_maps_offsets_when_marks_are_dropped() -> None:
     assert norm == "احمد" and offsets == [0, 2, 3, 4]
     assert normalize_text("Köln İstanbul")[0] == "koln istanbul"
     assert alias_key("الإمارات  العربيّة") == "الامارات العربيه"
+
+
+@given(st.text(alphabet="احمدبكتة" + "\u064e\u0650\u0651\u0640\u200f" + "Ab .", max_size=40))
+def test_offsets_are_those_of_the_kept_characters(text: str) -> None:
+    norm, offsets = normalize_text(text)
+    lowered = text.translate(normalize._TABLE).lower()
+    if offsets is None:
+        assert norm == lowered
+    else:
+        assert offsets == [i for i, ch in enumerate(lowered) if ch not in normalize._REMOVED]
+        assert norm == "".join(lowered[i] for i in offsets)
 
 
 def test_every_character_folds_as_the_fold_table_says() -> None:
