@@ -226,6 +226,8 @@ class CueFinder:
         `offsets` maps `norm` back to `original` when normalising dropped characters."""
         finds: list[CueFind] = []
         finds.extend(self._arabic(norm, tokens, covered, person_at))
+        if not any(map(str.isupper, set(original))):
+            return finds  # a Latin-script name starts with a capital: none here (most Arabic text)
         # The original characters at the normalised text's positions: capitals, and line breaks (which the
         # normalised text writes as spaces) that end a name.
         aligned = original if offsets is None else "".join([original[offset] for offset in offsets])

@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newswire.enricher.entities import link_entities, load_linker, normalize
+from newswire.enricher.entities.cues import tokenize
 from newswire.enricher.entities.normalize import alias_key, normalize_text
 from newswire.enricher.entities.romanize import romanize
 from newswire.schemas.articles import Entity, EntityType
@@ -258,3 +259,23 @@ def test_linker_is_loaded_once_and_empty_text_is_fine() -> None:
     assert load_linker() is load_linker()
     assert link_entities("", language=None) == []
     assert link_entities("   \n\n ", language="ar") == []
+
+
+@settings(deadline=None)  # the first example loads the linker
+@given(st.text(alphabet="abcdehmnorst qu'-.,\nقال وزير" + "0123", max_size=80))
+def test_text_without_capitals_gives_the_latin_cue_finder_nothing(text: str) -> None:
+    # CueFinder.find skips the Latin-script finder when no character is a capital; this is why that is exact.
+    finder = load_linker().cues
+    norm, offsets = normalize_text(text)
+    assert offsets is None
+    tokens = tokenize(norm)
+    assert finder._latin(norm, text, tokens, [False] * len(tokens)) == []
+
+
+def test_the_latin_cue_finder_reads_capitalised_names() -> None:
+    # The counterpart of the test above: with capitals it finds names ("Senator" is a role cue).
+    finder = load_linker().cues
+    text = "reporters met Senator Marisol Quintanar in the capital on monday"
+    tokens = tokenize(normalize_text(text)[0])
+    found = finder.find(normalize_text(text)[0], text, tokens, [False] * len(tokens), [False] * len(tokens))
+    assert [text[f.start : f.end] for f in found] == ["Marisol Quintanar"]
