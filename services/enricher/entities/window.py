@@ -39,8 +39,8 @@ def quantised_layout(hidden: int) -> np.dtype[np.void]:
 def quantised(values: Array) -> npt.NDArray[np.void]:
     """Values [spelling, window position, hidden] as signed bytes with a scale per spelling and position (the
     largest magnitude maps to 127, every value rounded to the nearest step): a quarter of float32's memory, so the
-    spelling cache holds more spellings in the same room. On the dev splits the tagger's labels are those of
-    float32 parts on all but a few tokens in ten thousand (RESULTS.md, "Spelling parts in one byte")."""
+    spelling cache holds more spellings in the same room. On the Arabic dev splits the tagger's labels are those of
+    float32 parts on every token (RESULTS.md, "Spelling parts in one byte")."""
     values = np.asarray(values, dtype=np.float32)
     out = np.empty(values.shape[0], dtype=quantised_layout(values.shape[2]))
     largest = np.abs(values).max(axis=2)
@@ -50,14 +50,9 @@ def quantised(values: Array) -> npt.NDArray[np.void]:
     return out
 
 
-def dequantised(parts: npt.NDArray[np.void]) -> Array:
-    """`quantised`'s values as float32 [spelling, window position, hidden]."""
-    # One multiplication that widens the bytes as it goes: half the time of widening first.
-    return np.multiply(parts["codes"], parts["scale"][:, :, None], dtype=np.float32)  # type: ignore[no-any-return]
-
-
 def dequantised_at(parts: npt.NDArray[np.void], rows: slice | npt.NDArray[np.intp], position: int) -> Array:
-    """`dequantised(parts)[rows, position]`, widening only those values."""
+    """`quantised`'s values of `rows` at one window position, as float32 [row, hidden]: one multiplication that
+    widens the bytes as it goes (half the time of widening first)."""
     return np.multiply(  # type: ignore[no-any-return]
         parts["codes"][rows, position], parts["scale"][rows, position, None], dtype=np.float32
     )

@@ -12,7 +12,7 @@ import pytest
 from newswire.enricher.entities.crf import TAGS, LinearChainCRF
 from newswire.enricher.entities.features import WordFeatures
 from newswire.enricher.entities.normalize import alias_key
-from newswire.enricher.entities.window import CrfWithWindow, WindowTagger, dequantised, quantised
+from newswire.enricher.entities.window import WIDTH, CrfWithWindow, WindowTagger, dequantised_at, quantised
 
 _ATTRIBUTES = ["w=a", "w=b", "s=x", "cue", "fn"]
 _CHARS = ["<pad>", "<unk>", *"abcdeا"]
@@ -153,7 +153,8 @@ def test_quantised_parts_are_within_half_a_step_of_the_values() -> None:
     values[4, 2] = -7.5  # one position of one value only
     parts = quantised(values)
     assert parts.dtype.itemsize == 5 * 4 + 5 * 16  # a scale per position, a byte per value
-    back = dequantised(parts)
+    back = np.stack([dequantised_at(parts, slice(None), position) for position in range(WIDTH)], axis=1)
+    np.testing.assert_array_equal(dequantised_at(parts, np.array([4, 3]), 2), back[[4, 3], 2])
     step = np.abs(values).max(axis=2, keepdims=True) / 127
     assert np.all(np.abs(back - values) <= step / 2 + 1e-6)
     assert np.all(back[3] == 0.0)
