@@ -11,12 +11,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from itertools import pairwise, repeat
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from newswire.enricher.entities.features import WordFeatures, pair_features, stem_pair
+
+
+def _native_loops() -> ModuleType | None:
+    """The per-token loops in C (`_tagger.c`), built with the package where a C compiler is at hand; they give
+    the numpy versions' floats. None where the package was installed without them: the numpy versions run."""
+    try:
+        from newswire.enricher.entities import _tagger
+    except ImportError:  # pragma: no cover - depends on the install
+        return None
+    return _tagger
+
+
+native = _native_loops()
 
 Scores = npt.NDArray[np.float32]
 ROLES = ("own", "prev2", "prev", "next", "next2")
@@ -145,6 +159,31 @@ class LinearChainCRF:
         self, blocks: Scores, kb: Sequence[str], firsts: Sequence[int], pairs: Scores | None = None
     ) -> Scores:
         """`emissions` from the words' `word_scores` as one array [token, role, label]."""
+        if native is None:
+            return self.block_emissions_numpy(blocks, kb, firsts, pairs)
+        count = len(blocks)
+        begins = np.zeros(count + 2, dtype=np.uint8)
+        begins[list(firsts)] = 1
+        begins[count:] = 1
+        rows = np.array([self.kb_rows[tag] if tag else -1 for tag in kb], dtype=np.int64)
+        emit = np.empty((count, self.weights.shape[1]), dtype=np.float32)
+        native.crf_emissions(
+            np.ascontiguousarray(blocks, dtype=np.float32),
+            emit.shape[1],
+            begins,
+            b"" if pairs is None else np.ascontiguousarray(pairs, dtype=np.float32),
+            self.bos,
+            self.eos,
+            rows,
+            self.kb_weights,
+            emit,
+        )
+        return emit
+
+    def block_emissions_numpy(
+        self, blocks: Scores, kb: Sequence[str], firsts: Sequence[int], pairs: Scores | None = None
+    ) -> Scores:
+        """`block_emissions` in numpy (the reference for the C version, and what runs without it)."""
         count = len(blocks)
         emit = blocks[:, 0].copy()
         begins = np.zeros(count + 2, dtype=bool)
@@ -213,9 +252,20 @@ def best_labels(emit: Scores, transitions: Scores, firsts: Sequence[int]) -> npt
     """The best label of every token (indexes into the scores' columns) of the sentences starting at `firsts`."""
     starts = np.array(sorted(firsts), dtype=np.intp)
     ends = np.append(starts[1:], len(emit))
-    labels = np.zeros(len(emit), dtype=np.intp)
-    viterbi(emit, transitions, starts, ends, labels)
-    return labels
+    if native is None:
+        labels = np.zeros(len(emit), dtype=np.intp)
+        viterbi(emit, transitions, starts, ends, labels)
+        return labels
+    found = np.zeros(len(emit), dtype=np.int64)
+    native.viterbi(
+        np.ascontiguousarray(emit, dtype=np.float32),
+        transitions.shape[0],
+        np.ascontiguousarray(transitions, dtype=np.float32),
+        starts.astype(np.int64),
+        ends.astype(np.int64),
+        found,
+    )
+    return found.astype(np.intp, copy=False)
 
 
 def viterbi(emit: Scores, transitions: Scores, starts: Any, ends: Any, labels: Any) -> None:

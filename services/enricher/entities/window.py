@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from newswire.enricher.entities import crf
 from newswire.enricher.entities.crf import NO_ATTRIBUTE, ROLES, TAGS, LinearChainCRF, best_labels, row_indexes
 from newswire.enricher.entities.features import WordFeatures
 from newswire.enricher.entities.normalize import alias_key
@@ -158,6 +159,24 @@ class WindowTagger:
 
     def block_emissions(self, parts: npt.NDArray[np.void], kb: Sequence[str], firsts: Sequence[int]) -> Array:
         """`emissions` from the words' `spelling_scores` as one array of `quantised` parts, a token a row."""
+        if crf.native is None:
+            return self.block_emissions_numpy(parts, kb, firsts)
+        hidden = np.empty((len(parts), self.hidden), dtype=np.float32)
+        crf.native.window_hidden(
+            np.ascontiguousarray(parts, dtype=self.layout),
+            self.hidden,
+            self.win_b,
+            np.array(sorted(firsts), dtype=np.int64),
+            self.pad_left,
+            self.pad_right,
+            np.array([self.kb_index.get(tag, -1) if tag else -1 for tag in kb], dtype=np.int64),
+            self.kb_changes,
+            hidden,
+        )
+        return np.maximum(hidden, 0.0) @ self.out_w + self.out_b
+
+    def block_emissions_numpy(self, parts: npt.NDArray[np.void], kb: Sequence[str], firsts: Sequence[int]) -> Array:
+        """`block_emissions` in numpy (the reference for the C version, and what runs without it)."""
         count, half = len(parts), WIDTH // 2
         hidden = np.broadcast_to(self.win_b, (count, self.hidden)).copy()
         # Each position's parts are widened as they are added (a third faster than widening all of them first).
