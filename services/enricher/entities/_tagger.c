@@ -1,6 +1,8 @@
 /* The entity recogniser's per-token loops in C: label scores of the CRF (crf.LinearChainCRF.block_emissions),
  * the window network's hidden layer (window.WindowTagger.block_emissions) and Viterbi decoding (crf.viterbi).
  *
+ * and the rows of its two-word features (crf.LinearChainCRF.pair_emissions).
+ *
  * The numpy versions in crf.py and window.py are the reference and run where this module was not built. Each
  * function here does the same float32 operations in the same order for every token (numpy's order, passes
  * included), so the scores are the same to the bit and so are the labels; tests/unit/entities/test_tagger.py
@@ -381,10 +383,133 @@ done:
     return result;
 }
 
+/* "2s=<left>|<right>", as features.stem_pair writes it (a third of the time of PyUnicode_FromFormat). */
+static PyObject *
+stem_pair(PyObject *left, PyObject *right)
+{
+    if (!PyUnicode_Check(left) || !PyUnicode_Check(right)) {
+        PyErr_SetString(PyExc_TypeError, "a half's stem must be a str");
+        return NULL;
+    }
+    Py_ssize_t a = PyUnicode_GET_LENGTH(left), b = PyUnicode_GET_LENGTH(right);
+    Py_UCS4 widest = Py_MAX(PyUnicode_MAX_CHAR_VALUE(left), PyUnicode_MAX_CHAR_VALUE(right));
+    PyObject *key = PyUnicode_New(4 + a + b, Py_MAX(widest, 127));
+    if (key == NULL) {
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(key);
+    void *data = PyUnicode_DATA(key);
+    PyUnicode_WRITE(kind, data, 0, '2');
+    PyUnicode_WRITE(kind, data, 1, 's');
+    PyUnicode_WRITE(kind, data, 2, '=');
+    PyUnicode_WRITE(kind, data, 3 + a, '|');
+    if (PyUnicode_CopyCharacters(key, 3, left, 0, a) < 0 || PyUnicode_CopyCharacters(key, 4 + a, right, 0, b) < 0) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    return key;
+}
+
+/* pair_rows(halves, rows, bases, missing, stems, combined): crf.py's LinearChainCRF.pair_emissions up to its
+ * arrays. halves: a sequence of every token's `WordFeatures.pair` half, (stem, article flag, cue marks) or ();
+ * for token t >= 1 with both halves, stems[t] is the row of "2s=<left stem>|<right stem>" in rows (missing if
+ * none) and combined[t] the index in bases of (left flag, right flag, left marks, right marks), -1 where bases
+ * has none yet; token 0 and tokens without both halves get missing and 0. Returns the tokens left at -1, for
+ * the caller to add to bases in order. */
+static PyObject *
+pair_rows(PyObject *self, PyObject *args)
+{
+    PyObject *halves_in, *rows, *bases;
+    Py_ssize_t missing;
+    Py_buffer stems = {0}, combined = {0};
+    Py_buffer *all[] = {&stems, &combined};
+    if (!PyArg_ParseTuple(args, "OO!O!nw*w*", &halves_in, &PyDict_Type, &rows, &PyDict_Type, &bases, &missing,
+                          &stems, &combined)) {
+        release(all, 2);
+        return NULL;
+    }
+    PyObject *result = NULL, *unknown = NULL;
+    PyObject *halves = PySequence_Fast(halves_in, "halves must be a sequence");
+    if (halves == NULL) {
+        goto done;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(halves);
+    if (check_size(&stems, n * (Py_ssize_t)sizeof(int64_t), "stems") < 0
+        || check_size(&combined, n * (Py_ssize_t)sizeof(int64_t), "combined") < 0) {
+        goto done;
+    }
+    unknown = PyList_New(0);
+    if (unknown == NULL) {
+        goto done;
+    }
+    PyObject **items = PySequence_Fast_ITEMS(halves);
+    int64_t *S = stems.buf, *C = combined.buf;
+    for (Py_ssize_t t = 0; t < n; t++) {
+        PyObject *right = items[t];
+        if (!PyTuple_Check(right) || (PyTuple_GET_SIZE(right) != 0 && PyTuple_GET_SIZE(right) != 3)) {
+            PyErr_Format(PyExc_TypeError, "half %zd is not a tuple of 0 or 3 items", t);
+            goto done;
+        }
+        S[t] = missing;
+        C[t] = 0;
+        if (t == 0 || PyTuple_GET_SIZE(right) == 0 || PyTuple_GET_SIZE(items[t - 1]) == 0) {
+            continue;
+        }
+        PyObject *left = items[t - 1];
+        PyObject *key = stem_pair(PyTuple_GET_ITEM(left, 0), PyTuple_GET_ITEM(right, 0));
+        if (key == NULL) {
+            goto done;
+        }
+        PyObject *row = PyDict_GetItemWithError(rows, key);
+        Py_DECREF(key);
+        if (row != NULL) {
+            S[t] = PyLong_AsSsize_t(row);
+            if (S[t] == -1 && PyErr_Occurred()) {
+                goto done;
+            }
+        }
+        else if (PyErr_Occurred()) {
+            goto done;
+        }
+        PyObject *pair = PyTuple_Pack(4, PyTuple_GET_ITEM(left, 1), PyTuple_GET_ITEM(right, 1),
+                                      PyTuple_GET_ITEM(left, 2), PyTuple_GET_ITEM(right, 2));
+        if (pair == NULL) {
+            goto done;
+        }
+        PyObject *index = PyDict_GetItemWithError(bases, pair);
+        Py_DECREF(pair);
+        if (index != NULL) {
+            C[t] = PyLong_AsSsize_t(index);
+            if (C[t] == -1 && PyErr_Occurred()) {
+                goto done;
+            }
+        }
+        else if (PyErr_Occurred()) {
+            goto done;
+        }
+        else {
+            C[t] = -1;
+            PyObject *position = PyLong_FromSsize_t(t);
+            if (position == NULL || PyList_Append(unknown, position) < 0) {
+                Py_XDECREF(position);
+                goto done;
+            }
+            Py_DECREF(position);
+        }
+    }
+    result = Py_NewRef(unknown);
+done:
+    Py_XDECREF(unknown);
+    Py_XDECREF(halves);
+    release(all, 2);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"viterbi", viterbi, METH_VARARGS, "Best label paths of sequences of label scores (crf.viterbi)."},
     {"crf_emissions", crf_emissions, METH_VARARGS, "A linear-chain CRF's label scores (crf.LinearChainCRF)."},
     {"window_hidden", window_hidden, METH_VARARGS, "The window network's hidden layer (window.WindowTagger)."},
+    {"pair_rows", pair_rows, METH_VARARGS, "Rows of a CRF's two-word features (crf.LinearChainCRF)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,5 +1,7 @@
 # Types of the C module _tagger.c (the entity recogniser's per-token loops). Arrays are passed as C-contiguous
 # buffers: float32 scores, int64 indexes, uint8 flags; results are written into the last argument.
+from collections.abc import Sequence
+
 from typing_extensions import Buffer
 
 def viterbi(
@@ -29,3 +31,12 @@ def window_hidden(
     out: Buffer,
     /,
 ) -> None: ...
+def pair_rows(
+    halves: Sequence[tuple[str, ...]],
+    rows: dict[str, int],
+    bases: dict[tuple[str, ...], int],
+    missing: int,
+    stems: Buffer,
+    combined: Buffer,
+    /,
+) -> list[int]: ...

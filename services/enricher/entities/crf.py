@@ -130,6 +130,16 @@ class LinearChainCRF:
         before it (a sentence's first token gets its predecessor's pair too: `emissions` ignores it). The
         article-flag and cue-mark pairs take a few hundred values, so their sums are kept; the stem pair is one
         row looked up per token."""
+        if native is None or not halves:
+            return self.pair_emissions_python(halves)
+        stems = np.empty(len(halves), dtype=np.int64)
+        combined = np.empty(len(halves), dtype=np.int64)
+        for position in native.pair_rows(halves, self.rows, self._pair_bases, len(self.rows), stems, combined):
+            combined[position] = self._pair_base(halves[position - 1], halves[position])
+        return self.weights[stems] + self._pair_base_scores[combined]
+
+    def pair_emissions_python(self, halves: Sequence[tuple[str, ...]]) -> Scores:
+        """`pair_emissions` in Python (the reference for the C version, and what runs without it)."""
         rows, bases, missing = self.rows, self._pair_bases, len(self.rows)
         stems, combined = [missing], [0]
         for left, right in pairwise(halves):
@@ -138,14 +148,19 @@ class LinearChainCRF:
                 combined.append(0)
                 continue
             stems.append(rows.get(stem_pair(left[0], right[0]), missing))
-            key = (left[1], right[1], left[2], right[2])
-            index = bases.get(key)
-            if index is None:
-                _, article, marks = pair_features(left, right)
-                index = bases[key] = len(self._pair_base_scores)
-                self._pair_base_scores = np.vstack([self._pair_base_scores, self.score([article, marks])])
-            combined.append(index)
+            index = bases.get((left[1], right[1], left[2], right[2]))
+            combined.append(self._pair_base(left, right) if index is None else index)
         return self.weights[stems] + self._pair_base_scores[combined]
+
+    def _pair_base(self, left: tuple[str, ...], right: tuple[str, ...]) -> int:
+        """The row of `_pair_base_scores` for the article flags and cue marks of two halves, added if new."""
+        key = (left[1], right[1], left[2], right[2])
+        index = self._pair_bases.get(key)
+        if index is None:
+            _, article, marks = pair_features(left, right)
+            index = self._pair_bases[key] = len(self._pair_base_scores)
+            self._pair_base_scores = np.vstack([self._pair_base_scores, self.score([article, marks])])
+        return index
 
     def emissions(
         self, words: Sequence[bytes], kb: Sequence[str], firsts: Sequence[int], pairs: Scores | None = None

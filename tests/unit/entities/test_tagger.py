@@ -28,12 +28,23 @@ def _sentence_starts(rng: np.random.Generator, count: int) -> list[int]:
     return starts
 
 
+# Stems of every width of str: ASCII, Latin-1, Arabic, beyond the BMP.
+_STEMS = ("a", "ab", "é", "كتب", "علم", "𝔸x")
+_MARKS = ("", "title", "given+title")
+
+
 class _Crf(crf.LinearChainCRF):
-    """A CRF with random weights and no file behind it."""
+    """A CRF with random weights and no file behind it: some stem pairs, article flags and cue marks weighted."""
 
     def __init__(self, rng: np.random.Generator) -> None:
         labels = len(TAGS)
-        self.weights = rng.normal(size=(4, labels)).astype(np.float32)
+        attributes = [f"2s={a}|{b}" for a in _STEMS for b in _STEMS if rng.random() < 0.5]
+        attributes += [f"2a={a}{b}" for a in "01" for b in "01"] + [f"2m={a}|{b}" for a in _MARKS for b in _MARKS][::2]
+        self.rows = {attribute: row for row, attribute in enumerate(attributes)}
+        self.weights = rng.normal(size=(len(attributes) + 1, labels)).astype(np.float32)
+        self.weights[-1] = 0.0
+        self._pair_bases = {}
+        self._pair_base_scores = np.zeros((1, labels), dtype=np.float32)
         self.bos, self.eos = (rng.normal(size=labels).astype(np.float32) for _ in range(2))
         tags = [f"{part}-{label}" for part in "BI" for label in ("PER", "ORG", "LOC", "MISC")]
         self.kb_rows = {tag: 3 * number for number, tag in enumerate(tags)}
@@ -54,6 +65,22 @@ def test_crf_scores_are_numpys_to_the_bit(seed: int) -> None:
     got = model.block_emissions(blocks, kb, firsts, pairs)
     assert got.dtype == np.float32
     assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_two_word_scores_are_pythons_to_the_bit(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    with_c, without = _Crf(rng), _Crf(np.random.default_rng(seed))
+    for _ in range(3):  # the article-flag and cue-mark sums are kept between calls: new ones, then known ones
+        halves = [
+            ()
+            if rng.random() < 0.2
+            else (str(rng.choice(_STEMS)), str(rng.integers(0, 2)), str(rng.choice(_MARKS)))
+            for _ in range(int(rng.integers(1, 40)))
+        ]
+        assert np.array_equal(with_c.pair_emissions(halves), without.pair_emissions_python(halves))
+        assert with_c._pair_bases == without._pair_bases
+        assert np.array_equal(with_c._pair_base_scores, without._pair_base_scores)
 
 
 class _Window(window.WindowTagger):
@@ -138,5 +165,10 @@ def test_arrays_of_the_wrong_size_are_refused_with_a_clear_error() -> None:
             np.zeros(3, dtype=np.float32), np.zeros(3, dtype=np.float32), np.array([-1, 40]),
             np.zeros((24, 3), dtype=np.float32), np.zeros((2, 3), dtype=np.float32),
         )  # fmt: skip
+    counts = np.zeros(2, dtype=np.int64)
+    with pytest.raises(TypeError, match="half 1 is not a tuple of 0 or 3 items"):
+        native.pair_rows([(), ["a", "0", ""]], {}, {}, 0, counts, counts.copy())
+    with pytest.raises(TypeError, match="a half's stem must be a str"):
+        native.pair_rows([("a", "0", ""), (1, "0", "")], {}, {}, 0, counts, counts.copy())
     with pytest.raises(ValueError, match="not C-contiguous"):
         native.viterbi(emit[:, :2], 2, np.zeros((2, 2), dtype=np.float32), np.array([0]), np.array([4]), labels)
