@@ -34,13 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from newswire.enricher.topic_model import (
-    MAX_BODY_WORDS,
-    MODEL_FILE,
-    TrainedTopicClassifier,
-    feature_vector,
-    text_terms,
-)
+from newswire.enricher.topic_model import MODEL_FILE, TrainedTopicClassifier, feature_vector, term_counts
 from newswire.enricher.topics import TopicModel, normalise
 from newswire.schemas.articles import CleanedArticle
 
@@ -235,8 +229,7 @@ class Featurised:
         values: list[float] = []
         for row, document in enumerate(documents):
             indices, weights = feature_vector(
-                text_terms(normalise(document.title)),
-                text_terms(normalise(document.body), max_words=MAX_BODY_WORDS),
+                term_counts(normalise(document.title), normalise(document.body), BUCKETS),
                 [document.lexicon.get(qcode, 0.0) for qcode in topics],
                 BUCKETS,
             )

@@ -23,6 +23,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from newswire.enricher.compiled import compiled
+
+# `hashed_counts` of an article's terms in C (`_terms.c`; the same dict as the Python version, which runs without it).
+native = compiled("_terms")
+
 MODEL_FILE = "topic_model.npz"
 # Words of the body read by the model: the topic is settled in the opening, and more only adds time.
 MAX_BODY_WORDS = 400
@@ -58,19 +63,30 @@ def _stem(word: str) -> str:
     return arabic_stem(word) if "\u0600" <= word[0] <= "\u06ff" else word[:6]
 
 
-def text_terms(text: str, *, max_words: int | None = None) -> list[str]:
-    """Terms of an already normalised text: words, stems or prefixes, adjacent word pairs, CJK character pairs."""
+def text_parts(text: str, *, max_words: int | None = None) -> tuple[list[str], list[str], list[str]]:
+    """What the terms of an already normalised text are made of: its CJK character pair terms, its words and their
+    stems or prefixes."""
     flat = _NON_LETTERS.sub(" ", text)
-    terms: list[str] = []
+    pairs: list[str] = []
     for run in _CJK_RUN.findall(flat):
-        terms.extend("c:" + run[i : i + 2] for i in range(max(1, len(run) - 1)))
-        if max_words is not None and len(terms) > 3 * max_words:
+        pairs.extend("c:" + run[i : i + 2] for i in range(max(1, len(run) - 1)))
+        if max_words is not None and len(pairs) > 3 * max_words:
             break
     flat = _CJK_RUN.sub(" ", flat)
     words = flat.split()
     if max_words is not None:
         words = words[:max_words]
-    stems = [_stem(word) for word in words]
+    return pairs, words, [_stem(word) for word in words]
+
+
+def text_terms(text: str, *, max_words: int | None = None) -> list[str]:
+    """Terms of an already normalised text: words, stems or prefixes, adjacent word pairs, CJK character pairs."""
+    return _terms_of(*text_parts(text, max_words=max_words))
+
+
+def _terms_of(pairs: list[str], words: list[str], stems: list[str]) -> list[str]:
+    """The terms of a text's `text_parts`."""
+    terms = list(pairs)
     terms.extend("w:" + word for word in words)
     terms.extend("s:" + stem for word, stem in zip(words, stems, strict=True) if stem != word)
     terms.extend("b:" + first + " " + second for first, second in itertools.pairwise(stems))
@@ -88,11 +104,20 @@ def hashed_counts(terms: list[str], buckets: int) -> dict[int, float]:
     return counts
 
 
-def feature_vector(
-    title_terms: list[str], body_terms: list[str], lexicon: list[float], buckets: int
-) -> tuple[list[int], list[float]]:
-    """Sparse features: sublinear term counts (title counted twice), L2-normalised, then the lexicon block."""
-    counts = hashed_counts(body_terms + title_terms * TITLE_REPEATS, buckets)
+def term_counts(title: str, body: str, buckets: int) -> dict[int, float]:
+    """The counts by bucket of the terms of a normalised article, the title counted `TITLE_REPEATS` times and the
+    body read up to `MAX_BODY_WORDS` words: `hashed_counts` of their `text_terms`, in C where the package was built
+    with it (`_terms.c`: the same dict, a quarter of the time)."""
+    body_parts = text_parts(body, max_words=MAX_BODY_WORDS)
+    title_parts = text_parts(title)
+    if native is None:
+        return hashed_counts(_terms_of(*body_parts) + _terms_of(*title_parts) * TITLE_REPEATS, buckets)
+    counts: dict[int, float] = native.bucket_counts([body_parts, *[title_parts] * TITLE_REPEATS], buckets)
+    return counts
+
+
+def feature_vector(counts: dict[int, float], lexicon: list[float], buckets: int) -> tuple[list[int], list[float]]:
+    """Sparse features: sublinear term counts (`term_counts`), L2-normalised, then the lexicon block."""
     values = {index: 1.0 + math.log(count) for index, count in counts.items()}
     norm = math.sqrt(sum(value * value for value in values.values())) or 1.0
     indices = list(values)
@@ -169,10 +194,7 @@ class TrainedTopicClassifier:
     ) -> TopicProbabilities:
         """Calibrated probability of every top-level topic for a normalised title and body."""
         indices, values = feature_vector(
-            text_terms(title),
-            text_terms(body, max_words=MAX_BODY_WORDS),
-            [lexicon.get(qcode, 0.0) for qcode in self.topics],
-            self.buckets,
+            term_counts(title, body, self.buckets), [lexicon.get(qcode, 0.0) for qcode in self.topics], self.buckets
         )
         rows = self.weights[np.asarray(indices, dtype=np.int64)].astype(np.float32)
         logits = np.asarray(values, dtype=np.float32) @ rows + self.bias

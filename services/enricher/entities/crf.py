@@ -11,26 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from itertools import pairwise, repeat
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from newswire.enricher.compiled import compiled
 from newswire.enricher.entities.features import WordFeatures, pair_features, stem_pair
 
-
-def _native_loops() -> ModuleType | None:
-    """The per-token loops in C (`_tagger.c`), built with the package where a C compiler is at hand; they give
-    the numpy versions' floats. None where the package was installed without them: the numpy versions run."""
-    try:
-        from newswire.enricher.entities import _tagger
-    except ImportError:  # pragma: no cover - depends on the install
-        return None
-    return _tagger
-
-
-native = _native_loops()
+# The per-token loops in C (`_tagger.c`; the same floats as the numpy versions here, which run without it).
+native = compiled("entities._tagger")
 
 Scores = npt.NDArray[np.float32]
 ROLES = ("own", "prev2", "prev", "next", "next2")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from newswire.enricher import topic_model
 from newswire.enricher.topic_model import MODEL_FILE, TrainedTopicClassifier, arabic_stem, text_terms
 from newswire.enricher.topics import TopicModel, classify_topics, normalise, warm_up
 from newswire.schemas.articles import Entity, EntityType
@@ -216,3 +217,43 @@ def test_the_model_was_trained_on_the_committed_written_stories() -> None:
     assert len({story["id"] for story in stories}) == len(stories)
     assert all(story["topics"] and set(story["topics"]) <= level_one for story in stories)
     assert all(story["title"] and len(story["text"].split()) >= 60 for story in stories)
+
+
+_TERM_TEXTS = (
+    "",
+    "الحكومة تعلن عن خطة جديدة للاقتصاد والانتخابات في 2024",
+    "The Prime Minister met café owners in Zürich",
+    "東京で選挙が行われた 日本 経済",
+    "Le 𝔸 gouvernement et l'économie, encore l'économie",
+    "Москва Москва Москва",
+)
+
+
+@pytest.mark.parametrize("title", _TERM_TEXTS)
+@pytest.mark.parametrize("body", _TERM_TEXTS)
+@pytest.mark.parametrize("buckets", [1, 7, 2**18])
+def test_term_counts_are_the_python_dict_item_for_item(
+    title: str, body: str, buckets: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert topic_model.native is not None, "newswire.enricher._terms was not built: install a C compiler, reinstall"
+    with_c = topic_model.term_counts(normalise(title), normalise(body), buckets)
+    expected = topic_model.hashed_counts(
+        text_terms(normalise(body), max_words=topic_model.MAX_BODY_WORDS)
+        + text_terms(normalise(title)) * topic_model.TITLE_REPEATS,
+        buckets,
+    )
+    assert list(with_c.items()) == list(expected.items())  # same buckets, same counts, same order
+    monkeypatch.setattr(topic_model, "native", None)
+    assert list(topic_model.term_counts(normalise(title), normalise(body), buckets).items()) == list(expected.items())
+
+
+def test_term_counts_refuse_bad_input_clearly() -> None:
+    assert topic_model.native is not None
+    with pytest.raises(TypeError, match="each text must be a tuple"):
+        topic_model.native.bucket_counts([["a"]], 8)
+    with pytest.raises(TypeError, match="a word must be a str, not int"):
+        topic_model.native.bucket_counts([([], [1], ["a"])], 8)
+    with pytest.raises(ValueError, match="words and stems differ in number"):
+        topic_model.native.bucket_counts([([], ["a"], [])], 8)
+    with pytest.raises(ValueError, match="0 buckets"):
+        topic_model.native.bucket_counts([], 0)
