@@ -144,8 +144,19 @@ class SentinelSet:
         return f"redis+sentinel://{hosts}/{self.SERVICE}/0"
 
     def primary_port(self) -> int:
-        """The primary's port as the Sentinels report it now."""
-        client = self.sentinels[0].client()
+        """The primary's port as the first Sentinel reports it now."""
+        return self._reported_port(self.sentinels[0])
+
+    def agreed_primary_port(self) -> int | None:
+        """The primary's port when every Sentinel reports the same one, else None. A failover is settled only
+        then: a Sentinel that has not yet learnt the new configuration still takes the old primary, once it is
+        back (empty, as these servers keep nothing on disk), for the primary, and would make the promoted replica
+        its replica, wiping it."""
+        ports = {self._reported_port(sentinel) for sentinel in self.sentinels}
+        return ports.pop() if len(ports) == 1 else None
+
+    def _reported_port(self, sentinel: RedisProcess) -> int:
+        client = sentinel.client()
         try:
             _host, port = client.sentinel_get_master_addr_by_name(self.SERVICE)
             return int(port)

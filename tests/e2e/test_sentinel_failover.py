@@ -85,6 +85,8 @@ def test_a_primary_killed_mid_run_loses_no_durably_published_article(
         sentinels.primary.kill()
         killed_at = len(producer.confirmed)
         eventually(lambda: sentinels.primary_port() != old_port, 60, "the Sentinels promote the replica")
+        # Every Sentinel must know before the old primary is back empty (see `agreed_primary_port`).
+        eventually(lambda: sentinels.agreed_primary_port() not in (None, old_port), 60, "every Sentinel knows")
         # Durable publishes need a replica again: the machine comes back and the Sentinels make it one.
         sentinels.primary.start()
         eventually(lambda: len(producer.confirmed) >= killed_at + AFTER_KILL, 90, "publishing resumes")
