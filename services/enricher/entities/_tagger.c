@@ -234,6 +234,17 @@ done:
     return result;
 }
 
+/* Where a token's part at one window position lies in `parts` (window.quantised_layout): its codes, and its
+ * scale in `scale`; the part is each code times the scale (window.dequantised_at). */
+static inline const int8_t *
+part_at(const unsigned char *base, Py_ssize_t record, Py_ssize_t source, Py_ssize_t offset, Py_ssize_t hidden,
+        float *scale)
+{
+    const unsigned char *at = base + source * record;
+    memcpy(scale, at + offset * sizeof(float), sizeof(float));
+    return (const int8_t *)(at + WIDTH * sizeof(float)) + offset * hidden;
+}
+
 /* window_hidden(parts, hidden, win_b, firsts, pad_left, pad_right, kb_tags, kb_changes, out): the hidden layer of
  * window.py's WindowTagger.block_emissions before its ReLU. parts: a token's record a row, float32 scale [5]
  * then int8 codes [5, hidden] (window.quantised_layout); firsts: int64, the sorted sentence starts, the first one
@@ -313,13 +324,10 @@ window_hidden(PyObject *self, PyObject *args)
             if (source < 0 || source >= n) {
                 continue;
             }
-            const unsigned char *at = base + source * record;
             float scale;
-            memcpy(&scale, at + offset * sizeof(float), sizeof(float));
-            const int8_t *codes = (const int8_t *)(at + WIDTH * sizeof(float)) + offset * hidden;
+            const int8_t *codes = part_at(base, record, source, offset, hidden, &scale);
             for (Py_ssize_t k = 0; k < hidden; k++) {
-                float part = (float)codes[k] * scale;
-                h[k] += part;
+                h[k] += (float)codes[k] * scale;
             }
         }
     }
@@ -342,13 +350,10 @@ window_hidden(PyObject *self, PyObject *args)
                 continue;
             }
             if (source >= 0 && source < n) {
-                const unsigned char *at = base + source * record;
                 float scale;
-                memcpy(&scale, at + offset * sizeof(float), sizeof(float));
-                const int8_t *codes = (const int8_t *)(at + WIDTH * sizeof(float)) + offset * hidden;
+                const int8_t *codes = part_at(base, record, source, offset, hidden, &scale);
                 for (Py_ssize_t k = 0; k < hidden; k++) {
-                    float part = (float)codes[k] * scale;
-                    h[k] -= part;
+                    h[k] -= (float)codes[k] * scale;
                 }
             }
             for (Py_ssize_t k = 0; k < hidden; k++) {
