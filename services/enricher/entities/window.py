@@ -1,4 +1,5 @@
-"""A window tagger for Arabic names: a small neural network trained with torch (build_ner), run here in numpy.
+"""A window tagger for Arabic names: a small neural network trained with torch (build_ner), run here in numpy
+(its per-token hidden layer also in C, `_tagger.c`, with the same floats).
 
 Each word becomes a vector from its spelling alone: the sum of learnt vectors of its features (the same word, stem,
 proclitic, affix and cue-word attributes the CRF reads, `WordFeatures.own`) and a convolution over its letters
