@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
+import re
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 
+from newswire.enricher import amounts
 from newswire.enricher.amounts import extract_amounts, parse_number
 
 
@@ -79,3 +83,37 @@ def test_scale_letter_needs_a_currency_sign() -> None:
 )
 def test_parse_number(written: str, language: str, value: float) -> None:
     assert parse_number(written, language) == pytest.approx(value)
+
+
+# The number pattern as one regex, digits and words as two alternatives (how it was written before the two
+# patterns were split for speed): the split patterns must find exactly its matches.
+_ONE_PATTERN_DIGITS = r"(?:\d{1,3}(?:[,.٬ \u00a0\u202f'’]\d{3})+|\d+)(?:[.,٫]\d+)?"
+
+
+def _one_pattern() -> re.Pattern[str]:
+    amounts.warm_up()
+    lexicon = amounts._lexicon
+    assert lexicon is not None
+    return re.compile(
+        rf"(?<![\d.,٫٬])(?<![A-Za-z])(?P<digits>{_ONE_PATTERN_DIGITS})(?![\d])|{lexicon.words.pattern}", re.IGNORECASE
+    )
+
+
+def _spans(matches: Iterable[re.Match[str]]) -> list[tuple[int, int, str | None, str | None]]:
+    return [(m.start(), m.end(), m.groupdict().get("digits"), m.groupdict().get("words")) for m in matches]
+
+
+def test_digits_and_words_patterns_find_what_one_pattern_finds() -> None:
+    one = _one_pattern()
+    lexicon = amounts._lexicon
+    assert lexicon is not None
+    pieces = [
+        "1", "12", "123", "1234", "٣", "۱۲", "٫", "٬", ",", ".", " ", "\u00a0", "\u202f", "'", "’", "-", "a", "K", "x",
+        "\u212a", "ſ", "و", "ب", "ل", "ال", "ثلاثة", "عشرين", "مئة", "واحد", "Three", "FIVE", "hundred", "a hundred",
+        "cent", "mille", " و ", "\n", "%", "$", "دولار",
+    ]  # fmt: skip
+    generator = random.Random(20261201)
+    texts = ["".join(generator.choice(pieces) for _ in range(generator.randint(1, 30))) for _ in range(3000)]
+    texts += ["وثلاثة وعشرين", "بعشرة مليارات", "12,500.5 and 1.234.567", "x12 3,000", "٣٫٥ و١٢٬٥٠٠", "واحدة"]
+    for text in texts:
+        assert _spans(amounts._numbers(lexicon, text)) == _spans(one.finditer(text)), text
