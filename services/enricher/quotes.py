@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 
-from newswire.enricher.patterns import word_alternation
+from newswire.enricher.patterns import WholeWords
 from newswire.schemas.articles import Entity, EntityType, Quote
 
 _QUOTE_PAIRS = (("“", "”"), ("«", "»"), ("„", "“"), ("„", "”"), ('"', '"'), ("‹", "›"))
@@ -35,8 +35,8 @@ class _Speaker:
 
 @dataclass(frozen=True, slots=True)
 class _Cues:
-    verbs: re.Pattern[str]
-    arabic_verbs: re.Pattern[str]
+    verbs: WholeWords
+    arabic_verbs: WholeWords
     name_stops: frozenset[str]
     pronouns: frozenset[str]
 
@@ -47,9 +47,9 @@ def _load() -> _Cues:
     arabic = data["verbs"]["ar"]
 
     return _Cues(
-        verbs=re.compile(rf"(?<!\w)(?:{word_alternation(latin, ignore_case=True)})(?!\w)", re.IGNORECASE),
+        verbs=WholeWords(latin, ignore_case=True),
         # و and ف are proclitics: وقال, فأضاف.
-        arabic_verbs=re.compile(rf"(?<!\w)[وف]?(?:{word_alternation(arabic)})(?!\w)"),
+        arabic_verbs=WholeWords(arabic, proclitics="وف"),
         name_stops=frozenset(word.casefold() for words in data["name_stops"].values() for word in words),
         pronouns=frozenset(word.casefold() for word in data["pronouns"]),
     )
