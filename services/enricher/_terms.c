@@ -1,16 +1,21 @@
 /* The topic classifier's hashed term counts in C (topic_model.hashed_counts over topic_model.text_terms).
  *
- * A text's terms are its Chinese/Japanese character pairs (given whole), "w:<word>" for each word, "s:<stem>" for
- * each stem that differs from its word and "b:<stem> <next stem>" for each two consecutive stems; each term is
- * counted in bucket CRC-32(UTF-8 of the term) % buckets. The Python version builds every term as a string; this
- * one feeds the prefix and the words' UTF-8 straight into the CRC. Buckets come in the order of the first term
- * that falls in them and counts are whole numbers, so the dict returned is the Python version's, item for item
+ * A text is read as topic_model.text_parts reads it: characters that are neither word characters nor digits nor
+ * "_" (the [\\W\\d_] of its regular expression) separate; runs of Chinese/Japanese characters give their
+ * character pairs, other runs are words (the body's first max_words), and each word has a stem (Arabic: one
+ * proclitic group and one suffix off, keeping three letters; other scripts: the first six letters). Its terms
+ * are "c:<pair>" for each character pair, "w:<word>" for each word, "s:<stem>" for each stem that differs from its word and
+ * "b:<stem> <next stem>" for each two consecutive stems; each term is counted in bucket
+ * CRC-32(UTF-8 of the term) % buckets. The Python version builds every word, stem and term as a string; this one
+ * feeds the characters' UTF-8 straight into the CRC. Buckets come in the order of the first term that falls in
+ * them and counts are whole numbers, so the dict returned is the Python version's, item for item
  * (tests/unit/enricher/test_topics.py compares both). */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static uint32_t crc_table[256];
 
@@ -62,88 +67,172 @@ tally_add(Tally *tally, uint32_t bucket)
     tally->counts[tally->slot[at]] += 1.0;
 }
 
-static const char *
-utf8_of(PyObject *text, Py_ssize_t *size, const char *what)
+/* CRC-32 carried on over the UTF-8 of n code points. */
+static uint32_t
+crc_chars(uint32_t crc, const Py_UCS4 *chars, Py_ssize_t n)
 {
-    if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "%s must be a str, not %.80s", what, Py_TYPE(text)->tp_name);
-        return NULL;
+    unsigned char bytes[4];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = chars[i];
+        Py_ssize_t size;
+        if (c < 0x80) {
+            bytes[0] = (unsigned char)c;
+            size = 1;
+        } else if (c < 0x800) {
+            bytes[0] = (unsigned char)(0xC0 | (c >> 6));
+            bytes[1] = (unsigned char)(0x80 | (c & 0x3F));
+            size = 2;
+        } else if (c < 0x10000) {
+            bytes[0] = (unsigned char)(0xE0 | (c >> 12));
+            bytes[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            bytes[2] = (unsigned char)(0x80 | (c & 0x3F));
+            size = 3;
+        } else {
+            bytes[0] = (unsigned char)(0xF0 | (c >> 18));
+            bytes[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            bytes[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            bytes[3] = (unsigned char)(0x80 | (c & 0x3F));
+            size = 4;
+        }
+        crc = crc_more(crc, (const char *)bytes, size);
     }
-    return PyUnicode_AsUTF8AndSize(text, size);
+    return crc;
 }
 
-/* Adds one text's terms: parts is (character pairs, words, stems). Returns -1 on error. */
+/* Neither a separator ([\W\d_]) nor anything else: a letter of a word. */
 static int
-add_text(Tally *tally, PyObject *parts, uint32_t buckets)
+is_letter(Py_UCS4 c)
 {
-    PyObject *pairs = NULL, *words = NULL, *stems = NULL;
-    int status = -1;
-    if (!PyTuple_Check(parts) || PyTuple_GET_SIZE(parts) != 3) {
-        PyErr_SetString(PyExc_TypeError, "each text must be a tuple (character pairs, words, stems)");
+    return Py_UNICODE_ISALNUM(c) && !Py_UNICODE_ISDECIMAL(c) && c != '_';
+}
+
+static int
+is_cjk(Py_UCS4 c)
+{
+    return (c >= 0x3040 && c <= 0x30FF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF);
+}
+
+/* topic_model._ARABIC_PREFIXES and _ARABIC_SUFFIXES, in their order. */
+static const Py_UCS4 PREFIXES[][4] = {
+    {0x0648, 0x0627, 0x0644, 0}, {0x0628, 0x0627, 0x0644, 0}, {0x0643, 0x0627, 0x0644, 0}, {0x0641, 0x0627, 0x0644, 0},
+    {0x0644, 0x0644, 0}, {0x0627, 0x0644, 0}, {0x0648, 0}, {0x0641, 0}, {0x0628, 0}, {0x0644, 0}, {0x0643, 0},
+};
+static const Py_UCS4 SUFFIXES[][4] = {
+    {0x0647, 0x0645, 0x0627, 0}, {0x0647, 0x0627, 0}, {0x0647, 0x0645, 0}, {0x0627, 0x062A, 0}, {0x0648, 0x0646, 0},
+    {0x064A, 0x0646, 0}, {0x0627, 0x0646, 0}, {0x064A, 0x0647, 0}, {0x0647, 0}, {0x064A, 0},
+};
+
+static Py_ssize_t
+affix_length(const Py_UCS4 *affix)
+{
+    Py_ssize_t n = 0;
+    while (affix[n] != 0) {
+        n++;
+    }
+    return n;
+}
+
+/* A word's stem as [*from, *to) of the word (topic_model._stem). */
+static void
+stem_of(const Py_UCS4 *word, Py_ssize_t length, Py_ssize_t *from, Py_ssize_t *to)
+{
+    *from = 0;
+    *to = length;
+    if (!(word[0] >= 0x0600 && word[0] <= 0x06FF)) {
+        *to = length < 6 ? length : 6;
+        return;
+    }
+    for (size_t p = 0; p < sizeof(PREFIXES) / sizeof(PREFIXES[0]); p++) {
+        Py_ssize_t n = affix_length(PREFIXES[p]);
+        if (length - n >= 3 && memcmp(word, PREFIXES[p], (size_t)n * sizeof(Py_UCS4)) == 0) {
+            *from = n;
+            break;
+        }
+    }
+    Py_ssize_t left = *to - *from;
+    for (size_t q = 0; q < sizeof(SUFFIXES) / sizeof(SUFFIXES[0]); q++) {
+        Py_ssize_t n = affix_length(SUFFIXES[q]);
+        if (left - n >= 3 && memcmp(word + *to - n, SUFFIXES[q], (size_t)n * sizeof(Py_UCS4)) == 0) {
+            *to -= n;
+            return;
+        }
+    }
+}
+
+/* Adds one text's terms; max_words < 0 reads every word. Returns -1 on error. */
+static int
+add_text(Tally *tally, PyObject *text, Py_ssize_t max_words, uint32_t buckets)
+{
+    Py_UCS4 *chars = PyUnicode_AsUCS4Copy(text);
+    if (chars == NULL) {
         return -1;
     }
-    pairs = PySequence_Fast(PyTuple_GET_ITEM(parts, 0), "character pairs must be a sequence");
-    words = PySequence_Fast(PyTuple_GET_ITEM(parts, 1), "words must be a sequence");
-    stems = PySequence_Fast(PyTuple_GET_ITEM(parts, 2), "stems must be a sequence");
-    if (pairs == NULL || words == NULL || stems == NULL) {
-        goto done;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    /* Words as (start, end, stem start, stem end), at most one per two characters (a separator between). */
+    Py_ssize_t *words = malloc(((size_t)length / 2 + 1) * 4 * sizeof(Py_ssize_t));
+    if (words == NULL) {
+        PyMem_Free(chars);
+        PyErr_NoMemory();
+        return -1;
     }
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(words);
-    if (PySequence_Fast_GET_SIZE(stems) != count) {
-        PyErr_SetString(PyExc_ValueError, "words and stems differ in number");
-        goto done;
+    Py_ssize_t count = 0, pairs = 0;
+    int pairs_done = 0;
+    Py_ssize_t i = 0;
+    while (i < length) {
+        if (!is_letter(chars[i])) {
+            i++;
+            continue;
+        }
+        int cjk = is_cjk(chars[i]);
+        Py_ssize_t start = i;
+        while (i < length && is_letter(chars[i]) && is_cjk(chars[i]) == cjk) {
+            i++;
+        }
+        if (cjk) {
+            if (pairs_done) {
+                continue;
+            }
+            Py_ssize_t run = i - start;
+            for (Py_ssize_t k = 0; k < (run > 1 ? run - 1 : 1); k++) {
+                uint32_t crc = crc_chars(crc_more(0xFFFFFFFFu, "c:", 2), chars + start + k, run > 1 ? 2 : 1);
+                tally_add(tally, (crc ^ 0xFFFFFFFFu) % buckets);
+                pairs++;
+            }
+            pairs_done = max_words >= 0 && pairs > 3 * max_words;
+        } else if (max_words < 0 || count < max_words) {
+            Py_ssize_t *word = words + 4 * count++;
+            word[0] = start;
+            word[1] = i;
+            stem_of(chars + start, i - start, &word[2], &word[3]);
+        }
     }
-    const char *bytes;
-    Py_ssize_t size;
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(pairs); i++) {
-        if ((bytes = utf8_of(PySequence_Fast_GET_ITEM(pairs, i), &size, "a character pair")) == NULL) {
-            goto done;
-        }
-        tally_add(tally, (crc_more(0xFFFFFFFFu, bytes, size) ^ 0xFFFFFFFFu) % buckets);
-    }
-    for (Py_ssize_t i = 0; i < count; i++) {
-        if ((bytes = utf8_of(PySequence_Fast_GET_ITEM(words, i), &size, "a word")) == NULL) {
-            goto done;
-        }
-        tally_add(tally, (crc_more(crc_more(0xFFFFFFFFu, "w:", 2), bytes, size) ^ 0xFFFFFFFFu) % buckets);
-    }
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *stem = PySequence_Fast_GET_ITEM(stems, i);
-        if ((bytes = utf8_of(stem, &size, "a stem")) == NULL) {
-            goto done;
-        }
-        int same = PyUnicode_Compare(stem, PySequence_Fast_GET_ITEM(words, i));
-        if (same == -1 && PyErr_Occurred()) {
-            goto done;
-        }
-        if (same != 0) {
-            tally_add(tally, (crc_more(crc_more(0xFFFFFFFFu, "s:", 2), bytes, size) ^ 0xFFFFFFFFu) % buckets);
-        }
-    }
-    for (Py_ssize_t i = 0; i + 1 < count; i++) {
-        const char *second;
-        Py_ssize_t second_size;
-        bytes = utf8_of(PySequence_Fast_GET_ITEM(stems, i), &size, "a stem");
-        second = utf8_of(PySequence_Fast_GET_ITEM(stems, i + 1), &second_size, "a stem");
-        if (bytes == NULL || second == NULL) {
-            goto done;
-        }
-        uint32_t crc = crc_more(crc_more(0xFFFFFFFFu, "b:", 2), bytes, size);
-        crc = crc_more(crc_more(crc, " ", 1), second, second_size);
+    for (Py_ssize_t w = 0; w < count; w++) {
+        Py_ssize_t *word = words + 4 * w;
+        uint32_t crc = crc_chars(crc_more(0xFFFFFFFFu, "w:", 2), chars + word[0], word[1] - word[0]);
         tally_add(tally, (crc ^ 0xFFFFFFFFu) % buckets);
     }
-    status = 0;
-done:
-    Py_XDECREF(pairs);
-    Py_XDECREF(words);
-    Py_XDECREF(stems);
-    return status;
+    for (Py_ssize_t w = 0; w < count; w++) {
+        Py_ssize_t *word = words + 4 * w;
+        if (word[2] != 0 || word[3] != word[1] - word[0]) {
+            uint32_t crc = crc_chars(crc_more(0xFFFFFFFFu, "s:", 2), chars + word[0] + word[2], word[3] - word[2]);
+            tally_add(tally, (crc ^ 0xFFFFFFFFu) % buckets);
+        }
+    }
+    for (Py_ssize_t w = 0; w + 1 < count; w++) {
+        Py_ssize_t *first = words + 4 * w, *second = first + 4;
+        uint32_t crc = crc_chars(crc_more(0xFFFFFFFFu, "b:", 2), chars + first[0] + first[2], first[3] - first[2]);
+        crc = crc_chars(crc_more(crc, " ", 1), chars + second[0] + second[2], second[3] - second[2]);
+        tally_add(tally, (crc ^ 0xFFFFFFFFu) % buckets);
+    }
+    free(words);
+    PyMem_Free(chars);
+    return 0;
 }
 
-/* bucket_counts(texts, buckets) -> {bucket: count}: the terms of every text of texts (each a tuple of character
- * pairs, words and stems, as topic_model.text_parts gives them), counted by bucket. */
+/* text_counts(texts, buckets) -> {bucket: count}: the terms of every text of texts (each a tuple (text,
+ * max_words), max_words None to read every word), counted by bucket. */
 static PyObject *
-bucket_counts(PyObject *self, PyObject *args)
+text_counts(PyObject *self, PyObject *args)
 {
     PyObject *texts_in;
     Py_ssize_t buckets;
@@ -160,20 +249,30 @@ bucket_counts(PyObject *self, PyObject *args)
     }
     PyObject *result = NULL;
     Tally tally = {0};
-    /* At most 3 terms per word and every character pair: an upper bound on the distinct buckets. */
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(texts);
+    Py_ssize_t *limits = malloc(((size_t)count + 1) * sizeof(Py_ssize_t));
+    /* At most one character pair per character and three terms per word: an upper bound on the buckets met. */
     Py_ssize_t most = 1;
-    for (Py_ssize_t t = 0; t < PySequence_Fast_GET_SIZE(texts); t++) {
-        PyObject *parts = PySequence_Fast_GET_ITEM(texts, t);
-        if (!PyTuple_Check(parts) || PyTuple_GET_SIZE(parts) != 3) {
-            PyErr_SetString(PyExc_TypeError, "each text must be a tuple (character pairs, words, stems)");
+    if (limits == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t t = 0; t < count; t++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(texts, t);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(item, 0))) {
+            PyErr_SetString(PyExc_TypeError, "each text must be a tuple (str, max_words or None)");
             goto done;
         }
-        Py_ssize_t pairs = PyObject_Length(PyTuple_GET_ITEM(parts, 0));
-        Py_ssize_t words = PyObject_Length(PyTuple_GET_ITEM(parts, 1));
-        if (pairs < 0 || words < 0) {
+        PyObject *limit = PyTuple_GET_ITEM(item, 1);
+        if (limit == Py_None) {
+            limits[t] = -1;
+        } else if ((limits[t] = PyLong_AsSsize_t(limit)) < 0) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_ValueError, "max_words must be 0 or more");
+            }
             goto done;
         }
-        most += pairs + 3 * words;
+        most += 4 * PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(item, 0));
     }
     size_t capacity = 16;
     while (capacity < (size_t)most * 2) {
@@ -188,8 +287,9 @@ bucket_counts(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    for (Py_ssize_t t = 0; t < PySequence_Fast_GET_SIZE(texts); t++) {
-        if (add_text(&tally, PySequence_Fast_GET_ITEM(texts, t), (uint32_t)buckets) < 0) {
+    for (Py_ssize_t t = 0; t < count; t++) {
+        PyObject *text = PyTuple_GET_ITEM(PySequence_Fast_GET_ITEM(texts, t), 0);
+        if (add_text(&tally, text, limits[t], (uint32_t)buckets) < 0) {
             goto done;
         }
     }
@@ -211,6 +311,7 @@ bucket_counts(PyObject *self, PyObject *args)
     }
     result = counts;
 done:
+    free(limits);
     free(tally.keys);
     free(tally.slot);
     free(tally.order);
@@ -220,7 +321,7 @@ done:
 }
 
 static PyMethodDef methods[] = {
-    {"bucket_counts", bucket_counts, METH_VARARGS, "Term counts by CRC-32 bucket (topic_model.hashed_counts)."},
+    {"text_counts", text_counts, METH_VARARGS, "Term counts of texts by CRC-32 bucket (topic_model.term_counts)."},
     {NULL, NULL, 0, NULL},
 };
 

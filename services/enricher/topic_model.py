@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from newswire.enricher.compiled import compiled
 
-# `hashed_counts` of an article's terms in C (`_terms.c`; the same dict as the Python version, which runs without it).
+# `term_counts` in C (`_terms.c`; the same dict as the Python version, which runs without it).
 native = compiled("_terms")
 
 MODEL_FILE = "topic_model.npz"
@@ -63,30 +63,18 @@ def _stem(word: str) -> str:
     return arabic_stem(word) if "\u0600" <= word[0] <= "\u06ff" else word[:6]
 
 
-def text_parts(text: str, *, max_words: int | None = None) -> tuple[list[str], list[str], list[str]]:
-    """What the terms of an already normalised text are made of: its CJK character pair terms, its words and their
-    stems or prefixes."""
-    flat = _NON_LETTERS.sub(" ", text)
-    pairs: list[str] = []
-    for run in _CJK_RUN.findall(flat):
-        pairs.extend("c:" + run[i : i + 2] for i in range(max(1, len(run) - 1)))
-        if max_words is not None and len(pairs) > 3 * max_words:
-            break
-    flat = _CJK_RUN.sub(" ", flat)
-    words = flat.split()
-    if max_words is not None:
-        words = words[:max_words]
-    return pairs, words, [_stem(word) for word in words]
-
-
 def text_terms(text: str, *, max_words: int | None = None) -> list[str]:
     """Terms of an already normalised text: words, stems or prefixes, adjacent word pairs, CJK character pairs."""
-    return _terms_of(*text_parts(text, max_words=max_words))
-
-
-def _terms_of(pairs: list[str], words: list[str], stems: list[str]) -> list[str]:
-    """The terms of a text's `text_parts`."""
-    terms = list(pairs)
+    flat = _NON_LETTERS.sub(" ", text)
+    terms: list[str] = []
+    for run in _CJK_RUN.findall(flat):
+        terms.extend("c:" + run[i : i + 2] for i in range(max(1, len(run) - 1)))
+        if max_words is not None and len(terms) > 3 * max_words:
+            break
+    words = _CJK_RUN.sub(" ", flat).split()
+    if max_words is not None:
+        words = words[:max_words]
+    stems = [_stem(word) for word in words]
     terms.extend("w:" + word for word in words)
     terms.extend("s:" + stem for word, stem in zip(words, stems, strict=True) if stem != word)
     terms.extend("b:" + first + " " + second for first, second in itertools.pairwise(stems))
@@ -107,12 +95,11 @@ def hashed_counts(terms: list[str], buckets: int) -> dict[int, float]:
 def term_counts(title: str, body: str, buckets: int) -> dict[int, float]:
     """The counts by bucket of the terms of a normalised article, the title counted `TITLE_REPEATS` times and the
     body read up to `MAX_BODY_WORDS` words: `hashed_counts` of their `text_terms`, in C where the package was built
-    with it (`_terms.c`: the same dict; 0.29-0.39 instead of 0.47-0.53 ms per SANAD article, RESULTS.md)."""
-    body_parts = text_parts(body, max_words=MAX_BODY_WORDS)
-    title_parts = text_parts(title)
+    with it (`_terms.c`: the same dict, read from the text without building its words and terms as strings)."""
     if native is None:
-        return hashed_counts(_terms_of(*body_parts) + _terms_of(*title_parts) * TITLE_REPEATS, buckets)
-    counts: dict[int, float] = native.bucket_counts([body_parts, *[title_parts] * TITLE_REPEATS], buckets)
+        terms = text_terms(body, max_words=MAX_BODY_WORDS) + text_terms(title) * TITLE_REPEATS
+        return hashed_counts(terms, buckets)
+    counts: dict[int, float] = native.text_counts([(body, MAX_BODY_WORDS), *[(title, None)] * TITLE_REPEATS], buckets)
     return counts
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -250,10 +251,31 @@ def test_term_counts_are_the_python_dict_item_for_item(
 def test_term_counts_refuse_bad_input_clearly() -> None:
     assert topic_model.native is not None
     with pytest.raises(TypeError, match="each text must be a tuple"):
-        topic_model.native.bucket_counts([["a"]], 8)
-    with pytest.raises(TypeError, match="a word must be a str, not int"):
-        topic_model.native.bucket_counts([([], [1], ["a"])], 8)
-    with pytest.raises(ValueError, match="words and stems differ in number"):
-        topic_model.native.bucket_counts([([], ["a"], [])], 8)
+        topic_model.native.text_counts([["a", None]], 8)
+    with pytest.raises(TypeError, match="each text must be a tuple"):
+        topic_model.native.text_counts([(b"a", None)], 8)
+    with pytest.raises(ValueError, match="max_words must be 0 or more"):
+        topic_model.native.text_counts([("a", -1)], 8)
+    with pytest.raises(TypeError):
+        topic_model.native.text_counts([("a", "many")], 8)
     with pytest.raises(ValueError, match="0 buckets"):
-        topic_model.native.bucket_counts([], 0)
+        topic_model.native.text_counts([], 0)
+
+
+# Letters, digits of other scripts (separators), "_", superscripts (numeric, not decimal: letters to the pattern),
+# marks, Arabic clitics and suffixes, kana and CJK runs with a non-letter inside, an astral letter, spaces.
+_PIECES = (
+    "a", "Zürich", "_", "2", "٣", "²", "½", "\u0301", "و", "ال", "ب", "كتاب", "هما", "ات", "ي", "ه", "لل", "عمل",
+    "東京", "で", "・", "ア", "𝔸", " ", "\n", "-", "'", "Москва", "abcdefgh",
+)  # fmt: skip
+
+
+def test_term_counts_read_any_text_as_the_python_version_does() -> None:
+    assert topic_model.native is not None
+    generator = random.Random(20261201)
+    for _ in range(2000):
+        text = "".join(generator.choice(_PIECES) for _ in range(generator.randint(0, 40)))
+        limit = generator.choice([None, 0, 1, 3, 400])
+        buckets = generator.choice([1, 7, 2**18])
+        expected = topic_model.hashed_counts(text_terms(text, max_words=limit), buckets)
+        assert list(topic_model.native.text_counts([(text, limit)], buckets).items()) == list(expected.items()), text
