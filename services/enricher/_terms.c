@@ -1,4 +1,4 @@
-/* The topic classifier's hashed term counts in C (topic_model.hashed_counts over topic_model.text_terms).
+/* The topic classifier's term features in C (topic_model.term_vector: hashed_counts of text_terms, weighted).
  *
  * A text is read as topic_model.text_parts reads it: characters that are neither word characters nor digits nor
  * "_" (the [\\W\\d_] of its regular expression) separate; runs of Chinese/Japanese characters give their
@@ -6,13 +6,15 @@
  * proclitic group and one suffix off, keeping three letters; other scripts: the first six letters). Its terms
  * are "c:<pair>" for each character pair, "w:<word>" for each word, "s:<stem>" for each stem that differs from its word and
  * "b:<stem> <next stem>" for each two consecutive stems; each term is counted in bucket
- * CRC-32(UTF-8 of the term) % buckets. The Python version builds every word, stem and term as a string; this one
- * feeds the characters' UTF-8 straight into the CRC. Buckets come in the order of the first term that falls in
- * them and counts are whole numbers, so the dict returned is the Python version's, item for item
+ * CRC-32(UTF-8 of the term) % buckets, and each bucket's weight is 1 + log(count), L2-normalised. The Python
+ * version builds every word, stem and term as a string; this one feeds the characters' UTF-8 straight into the
+ * CRC. Buckets come in the order of the first term that falls in them, counts are whole numbers and the weights
+ * are the same double operations in the same order, so the arrays are the Python version's to the bit
  * (tests/unit/enricher/test_topics.py compares both). */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,10 +231,12 @@ add_text(Tally *tally, PyObject *text, Py_ssize_t max_words, uint32_t buckets)
     return 0;
 }
 
-/* text_counts(texts, buckets) -> {bucket: count}: the terms of every text of texts (each a tuple (text,
- * max_words), max_words None to read every word), counted by bucket. */
+/* text_vector(texts, buckets) -> (indices, weights): the terms of every text of texts (each a tuple (text,
+ * max_words), max_words None to read every word) counted by bucket, as the bytes of an int64 array of the buckets
+ * in the order they were first met and of a float64 array of their weights, 1 + log(count), divided by the
+ * weights' L2 norm (topic_model.term_vector). */
 static PyObject *
-text_counts(PyObject *self, PyObject *args)
+text_vector(PyObject *self, PyObject *args)
 {
     PyObject *texts_in;
     Py_ssize_t buckets;
@@ -247,7 +251,7 @@ text_counts(PyObject *self, PyObject *args)
     if (texts == NULL) {
         return NULL;
     }
-    PyObject *result = NULL;
+    PyObject *result = NULL, *indices = NULL, *weights = NULL;
     Tally tally = {0};
     Py_ssize_t count = PySequence_Fast_GET_SIZE(texts);
     Py_ssize_t *limits = malloc(((size_t)count + 1) * sizeof(Py_ssize_t));
@@ -293,24 +297,31 @@ text_counts(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    PyObject *counts = PyDict_New();
-    if (counts == NULL) {
+    indices = PyBytes_FromStringAndSize(NULL, tally.used * (Py_ssize_t)sizeof(int64_t));
+    weights = PyBytes_FromStringAndSize(NULL, tally.used * (Py_ssize_t)sizeof(double));
+    if (indices == NULL || weights == NULL) {
         goto done;
     }
+    int64_t *index = (int64_t *)PyBytes_AS_STRING(indices);
+    double *weight = (double *)PyBytes_AS_STRING(weights);
+    /* The same double operations in the same order as the Python version. */
+    double total = 0.0;
     for (Py_ssize_t i = 0; i < tally.used; i++) {
-        PyObject *key = PyLong_FromUnsignedLong(tally.order[i]);
-        PyObject *value = PyFloat_FromDouble(tally.counts[i]);
-        if (key == NULL || value == NULL || PyDict_SetItem(counts, key, value) < 0) {
-            Py_XDECREF(key);
-            Py_XDECREF(value);
-            Py_DECREF(counts);
-            goto done;
-        }
-        Py_DECREF(key);
-        Py_DECREF(value);
+        index[i] = tally.order[i];
+        weight[i] = 1.0 + log(tally.counts[i]);
+        total += weight[i] * weight[i];
     }
-    result = counts;
+    double norm = sqrt(total);
+    if (norm == 0.0) {
+        norm = 1.0;
+    }
+    for (Py_ssize_t i = 0; i < tally.used; i++) {
+        weight[i] = weight[i] / norm;
+    }
+    result = PyTuple_Pack(2, indices, weights);
 done:
+    Py_XDECREF(indices);
+    Py_XDECREF(weights);
     free(limits);
     free(tally.keys);
     free(tally.slot);
@@ -321,7 +332,7 @@ done:
 }
 
 static PyMethodDef methods[] = {
-    {"text_counts", text_counts, METH_VARARGS, "Term counts of texts by CRC-32 bucket (topic_model.term_counts)."},
+    {"text_vector", text_vector, METH_VARARGS, "Term features of texts by CRC-32 bucket (topic_model.term_vector)."},
     {NULL, NULL, 0, NULL},
 };
 

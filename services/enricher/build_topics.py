@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from newswire.enricher.topic_model import MODEL_FILE, TrainedTopicClassifier, feature_vector, term_counts
+from newswire.enricher.topic_model import MODEL_FILE, TrainedTopicClassifier, feature_vector
 from newswire.enricher.topics import TopicModel, normalise
 from newswire.schemas.articles import CleanedArticle
 
@@ -229,13 +229,14 @@ class Featurised:
         values: list[float] = []
         for row, document in enumerate(documents):
             indices, weights = feature_vector(
-                term_counts(normalise(document.title), normalise(document.body), BUCKETS),
+                normalise(document.title),
+                normalise(document.body),
                 [document.lexicon.get(qcode, 0.0) for qcode in topics],
                 BUCKETS,
             )
             rows.extend([row] * len(indices))
-            columns.extend(indices)
-            values.extend(weights)
+            columns.extend(indices.tolist())
+            values.extend(weights.tolist())
         self.matrix = sparse.csr_matrix(
             (values, (rows, columns)), shape=(len(documents), BUCKETS + 2 * len(topics)), dtype=np.float64
         )

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from newswire.enricher.compiled import compiled
 
-# `term_counts` in C (`_terms.c`; the same dict as the Python version, which runs without it).
+# `term_vector` in C (`_terms.c`; the same arrays as the Python version, which runs without it).
 native = compiled("_terms")
 
 MODEL_FILE = "topic_model.npz"
@@ -92,31 +92,40 @@ def hashed_counts(terms: list[str], buckets: int) -> dict[int, float]:
     return counts
 
 
-def term_counts(title: str, body: str, buckets: int) -> dict[int, float]:
-    """The counts by bucket of the terms of a normalised article, the title counted `TITLE_REPEATS` times and the
-    body read up to `MAX_BODY_WORDS` words: `hashed_counts` of their `text_terms`, in C where the package was built
-    with it (`_terms.c`: the same dict, read from the text without building its words and terms as strings)."""
-    if native is None:
-        terms = text_terms(body, max_words=MAX_BODY_WORDS) + text_terms(title) * TITLE_REPEATS
-        return hashed_counts(terms, buckets)
-    counts: dict[int, float] = native.text_counts([(body, MAX_BODY_WORDS), *[(title, None)] * TITLE_REPEATS], buckets)
-    return counts
+def term_vector(title: str, body: str, buckets: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The term features of a normalised article: its terms (`text_terms`; the title counted `TITLE_REPEATS`
+    times, the body read up to `MAX_BODY_WORDS` words) counted by bucket (`hashed_counts`: buckets in the order
+    their first term appears), each bucket weighted 1 + log(count), the weights L2-normalised. In C where the
+    package was built with it (`_terms.c`, reading the text without building its words and terms as strings: the
+    same arrays to the bit; 0.12 against 0.6 ms per SANAD article)."""
+    if native is not None:
+        indices, weights = native.text_vector([(body, MAX_BODY_WORDS), *[(title, None)] * TITLE_REPEATS], buckets)
+        return np.frombuffer(indices, dtype=np.int64), np.frombuffer(weights, dtype=np.float64)
+    counts = hashed_counts(text_terms(body, max_words=MAX_BODY_WORDS) + text_terms(title) * TITLE_REPEATS, buckets)
+    values = [1.0 + math.log(count) for count in counts.values()]
+    total = 0.0
+    for value in values:  # one by one, as the C version adds them (sum() compensates rounding from Python 3.12)
+        total += value * value
+    norm = math.sqrt(total) or 1.0
+    return np.fromiter(counts, dtype=np.int64, count=len(counts)), np.array([value / norm for value in values])
 
 
-def feature_vector(counts: dict[int, float], lexicon: list[float], buckets: int) -> tuple[list[int], list[float]]:
-    """Sparse features: sublinear term counts (`term_counts`), L2-normalised, then the lexicon block."""
-    values = {index: 1.0 + math.log(count) for index, count in counts.items()}
-    norm = math.sqrt(sum(value * value for value in values.values())) or 1.0
-    indices = list(values)
-    weights = [value / norm for value in values.values()]
+def feature_vector(
+    title: str, body: str, lexicon: list[float], buckets: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Sparse features of a normalised article: its `term_vector`, then the lexicon block (per topic
+    log(1 + evidence) scaled, and the evidence's share of the leader's)."""
+    indices, weights = term_vector(title, body, buckets)
     leader = max(lexicon) if lexicon else 0.0
+    extra_indices: list[int] = []
+    extra_weights: list[float] = []
     for offset, score in enumerate(lexicon):
         if score > 0:
-            indices.append(buckets + offset)
-            weights.append(LEXICON_SCALE * math.log1p(score))
-            indices.append(buckets + len(lexicon) + offset)
-            weights.append(score / leader)
-    return indices, weights
+            extra_indices += [buckets + offset, buckets + len(lexicon) + offset]
+            extra_weights += [LEXICON_SCALE * math.log1p(score), score / leader]
+    if not extra_indices:
+        return indices, weights
+    return np.concatenate([indices, extra_indices]), np.concatenate([weights, extra_weights])
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +190,9 @@ class TrainedTopicClassifier:
     ) -> TopicProbabilities:
         """Calibrated probability of every top-level topic for a normalised title and body."""
         indices, values = feature_vector(
-            term_counts(title, body, self.buckets), [lexicon.get(qcode, 0.0) for qcode in self.topics], self.buckets
+            title, body, [lexicon.get(qcode, 0.0) for qcode in self.topics], self.buckets
         )
-        rows = self.weights[np.asarray(indices, dtype=np.int64)].astype(np.float32)
-        logits = np.asarray(values, dtype=np.float32) @ rows + self.bias
+        rows = self.weights[indices].astype(np.float32)
+        logits = values.astype(np.float32) @ rows + self.bias
         probabilities = 1.0 / (1.0 + np.exp(-logits))
         return TopicProbabilities({qcode: float(p) for qcode, p in zip(self.topics, probabilities, strict=True)})

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from newswire.enricher import topic_model
@@ -230,36 +231,44 @@ _TERM_TEXTS = (
 )
 
 
+def _python_term_vector(title: str, body: str, buckets: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    with monkeypatch.context() as patch:
+        patch.setattr(topic_model, "native", None)
+        return topic_model.term_vector(title, body, buckets)
+
+
 @pytest.mark.parametrize("title", _TERM_TEXTS)
 @pytest.mark.parametrize("body", _TERM_TEXTS)
 @pytest.mark.parametrize("buckets", [1, 7, 2**18])
-def test_term_counts_are_the_python_dict_item_for_item(
+def test_term_vector_is_the_python_version_to_the_bit(
     title: str, body: str, buckets: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert topic_model.native is not None, "newswire.enricher._terms was not built: install a C compiler, reinstall"
-    with_c = topic_model.term_counts(normalise(title), normalise(body), buckets)
-    expected = topic_model.hashed_counts(
+    indices, weights = topic_model.term_vector(normalise(title), normalise(body), buckets)
+    expected_indices, expected_weights = _python_term_vector(normalise(title), normalise(body), buckets, monkeypatch)
+    counts = topic_model.hashed_counts(
         text_terms(normalise(body), max_words=topic_model.MAX_BODY_WORDS)
         + text_terms(normalise(title)) * topic_model.TITLE_REPEATS,
         buckets,
     )
-    assert list(with_c.items()) == list(expected.items())  # same buckets, same counts, same order
-    monkeypatch.setattr(topic_model, "native", None)
-    assert list(topic_model.term_counts(normalise(title), normalise(body), buckets).items()) == list(expected.items())
+    assert indices.tolist() == expected_indices.tolist() == list(counts)  # same buckets, in the same order
+    assert weights.tobytes() == expected_weights.tobytes()
+    if counts:
+        assert abs(float(np.sum(weights**2)) - 1.0) < 1e-9
 
 
-def test_term_counts_refuse_bad_input_clearly() -> None:
+def test_term_vector_refuses_bad_input_clearly() -> None:
     assert topic_model.native is not None
     with pytest.raises(TypeError, match="each text must be a tuple"):
-        topic_model.native.text_counts([["a", None]], 8)
+        topic_model.native.text_vector([["a", None]], 8)
     with pytest.raises(TypeError, match="each text must be a tuple"):
-        topic_model.native.text_counts([(b"a", None)], 8)
+        topic_model.native.text_vector([(b"a", None)], 8)
     with pytest.raises(ValueError, match="max_words must be 0 or more"):
-        topic_model.native.text_counts([("a", -1)], 8)
+        topic_model.native.text_vector([("a", -1)], 8)
     with pytest.raises(TypeError):
-        topic_model.native.text_counts([("a", "many")], 8)
+        topic_model.native.text_vector([("a", "many")], 8)
     with pytest.raises(ValueError, match="0 buckets"):
-        topic_model.native.text_counts([], 0)
+        topic_model.native.text_vector([], 0)
 
 
 # Letters, digits of other scripts (separators), "_", superscripts (numeric, not decimal: letters to the pattern),
@@ -270,12 +279,20 @@ _PIECES = (
 )  # fmt: skip
 
 
-def test_term_counts_read_any_text_as_the_python_version_does() -> None:
+def test_term_vector_reads_any_text_as_the_python_version_does(monkeypatch: pytest.MonkeyPatch) -> None:
     assert topic_model.native is not None
     generator = random.Random(20261201)
     for _ in range(2000):
-        text = "".join(generator.choice(_PIECES) for _ in range(generator.randint(0, 40)))
-        limit = generator.choice([None, 0, 1, 3, 400])
+        title, body = ("".join(generator.choice(_PIECES) for _ in range(generator.randint(0, 40))) for _ in "tb")
         buckets = generator.choice([1, 7, 2**18])
-        expected = topic_model.hashed_counts(text_terms(text, max_words=limit), buckets)
-        assert list(topic_model.native.text_counts([(text, limit)], buckets).items()) == list(expected.items()), text
+        indices, weights = topic_model.term_vector(title, body, buckets)
+        expected_indices, expected_weights = _python_term_vector(title, body, buckets, monkeypatch)
+        assert indices.tolist() == expected_indices.tolist(), (title, body)
+        assert weights.tobytes() == expected_weights.tobytes(), (title, body)
+    # The body's word limit: one word read of a long body.
+    for limit in (0, 1, 3):
+        monkeypatch.setattr(topic_model, "MAX_BODY_WORDS", limit)
+        body = "كتاب عمل Zürich 東京で abcdefgh " * 30
+        indices, weights = topic_model.term_vector("", body, 2**18)
+        expected_indices, expected_weights = _python_term_vector("", body, 2**18, monkeypatch)
+        assert indices.tolist() == expected_indices.tolist() and weights.tobytes() == expected_weights.tobytes()
