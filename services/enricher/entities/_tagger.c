@@ -1,7 +1,7 @@
 /* The entity recogniser's per-token loops in C: label scores of the CRF (crf.LinearChainCRF.block_emissions),
- * the window network's hidden layer (window.WindowTagger.block_emissions) and Viterbi decoding (crf.viterbi).
- *
- * and the rows of its two-word features (crf.LinearChainCRF.pair_emissions).
+ * the window network's hidden layer (window.WindowTagger.block_emissions), Viterbi decoding (crf.viterbi) and the
+ * rows of its two-word features (crf.LinearChainCRF.pair_emissions); and the cue finder's word tokens
+ * (cues.tokenize: the same tokens as its regular expression, without a match object per word).
  *
  * The numpy versions in crf.py and window.py are the reference and run where this module was not built. Each
  * function here does the same float32 operations in the same order for every token (numpy's order, passes
@@ -510,11 +510,83 @@ done:
     return result;
 }
 
+/* A word character of Python's regular expressions (\w for str patterns). */
+static int
+is_word(Py_UCS4 c)
+{
+    return Py_UNICODE_ISALNUM(c) || c == '_';
+}
+
+/* words(text, token_type) -> [token_type(start, end, word), ...]: the matches of cues.TOKEN_RE,
+ * \w+(?:[-'&]\w+)*, in order (runs of word characters, joined by one hyphen, apostrophe or ampersand between two
+ * word characters), each as a tuple of token_type (cues.Token, a NamedTuple). The pattern needs no backtracking:
+ * each run is taken whole and a joiner only with a word character after it. */
+static PyObject *
+words(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    PyTypeObject *type;
+    if (!PyArg_ParseTuple(args, "UO!", &text, &PyType_Type, &type)) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype(type, &PyTuple_Type)) {
+        PyErr_Format(PyExc_TypeError, "token_type must be a tuple type (a NamedTuple), not %.80s", type->tp_name);
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    PyObject *found = PyList_New(0);
+    if (found == NULL) {
+        return NULL;
+    }
+    Py_ssize_t i = 0;
+    while (i < length) {
+        if (!is_word(PyUnicode_READ(kind, data, i))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        while (i < length && is_word(PyUnicode_READ(kind, data, i))) {
+            i++;
+        }
+        while (i + 1 < length) {
+            Py_UCS4 joiner = PyUnicode_READ(kind, data, i);
+            if (!(joiner == '-' || joiner == '\'' || joiner == '&') || !is_word(PyUnicode_READ(kind, data, i + 1))) {
+                break;
+            }
+            i++;
+            while (i < length && is_word(PyUnicode_READ(kind, data, i))) {
+                i++;
+            }
+        }
+        PyObject *token = type->tp_alloc(type, 3);
+        if (token == NULL) {
+            Py_DECREF(found);
+            return NULL;
+        }
+        PyObject *first = PyLong_FromSsize_t(start), *last = PyLong_FromSsize_t(i);
+        PyObject *word = PyUnicode_Substring(text, start, i);
+        /* The tuple owns whatever was made; a NULL item is allowed until it is freed. */
+        PyTuple_SET_ITEM(token, 0, first);
+        PyTuple_SET_ITEM(token, 1, last);
+        PyTuple_SET_ITEM(token, 2, word);
+        if (first == NULL || last == NULL || word == NULL || PyList_Append(found, token) < 0) {
+            Py_DECREF(token);
+            Py_DECREF(found);
+            return NULL;
+        }
+        Py_DECREF(token);
+    }
+    return found;
+}
+
 static PyMethodDef methods[] = {
     {"viterbi", viterbi, METH_VARARGS, "Best label paths of sequences of label scores (crf.viterbi)."},
     {"crf_emissions", crf_emissions, METH_VARARGS, "A linear-chain CRF's label scores (crf.LinearChainCRF)."},
     {"window_hidden", window_hidden, METH_VARARGS, "The window network's hidden layer (window.WindowTagger)."},
     {"pair_rows", pair_rows, METH_VARARGS, "Rows of a CRF's two-word features (crf.LinearChainCRF)."},
+    {"words", words, METH_VARARGS, "The words of a normalised text as tokens (cues.tokenize)."},
     {NULL, NULL, 0, NULL},
 };
 

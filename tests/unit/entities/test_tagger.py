@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from newswire.enricher.entities import crf, window
+from newswire.enricher.entities import crf, cues, window
 from newswire.enricher.entities.crf import ROLES, TAGS, best_labels, viterbi
 from newswire.enricher.entities.window import WIDTH, quantised, quantised_layout
 
@@ -172,3 +172,32 @@ def test_arrays_of_the_wrong_size_are_refused_with_a_clear_error() -> None:
         native.pair_rows([("a", "0", ""), (1, "0", "")], {}, {}, 0, counts, counts.copy())
     with pytest.raises(ValueError, match="not C-contiguous"):
         native.viterbi(emit[:, :2], 2, np.zeros((2, 2), dtype=np.float32), np.array([0]), np.array([4]), labels)
+
+
+# Word characters of every width (ASCII, Latin-1, Arabic, beyond the BMP), digits, "_", superscripts (alnum),
+# combining marks and punctuation (not word characters), the three joiners, spaces.
+_TEXT_PIECES = (
+    "a", "Zé", "_", "7", "²", "٣", "كتب", "ال", "𝔸", "\u0301", "\u064e", "-", "'", "&", "--", "'s", " ", "\n", ".",
+    "–", "’", "«",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_cue_tokens_are_the_patterns_matches(seed: int) -> None:
+    assert native is not None
+    rng = np.random.default_rng(seed)
+    for _ in range(400):
+        text = "".join(rng.choice(_TEXT_PIECES, size=int(rng.integers(0, 40))))
+        expected = [cues.Token(*m.span(), m.group()) for m in cues.TOKEN_RE.finditer(text)]
+        found = cues.tokenize(text)
+        assert found == expected, text
+        assert all(type(token) is cues.Token for token in found)
+
+
+def test_cue_tokens_refuse_bad_input_clearly() -> None:
+    assert native is not None
+    with pytest.raises(TypeError):
+        native.words(b"bytes", cues.Token)
+    with pytest.raises(TypeError, match="token_type must be a tuple type"):
+        native.words("text", dict)
+    assert native.words("", cues.Token) == []
