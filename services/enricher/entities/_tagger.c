@@ -1,7 +1,8 @@
 /* The entity recogniser's per-token loops in C: label scores of the CRF (crf.LinearChainCRF.block_emissions),
  * the window network's hidden layer (window.WindowTagger.block_emissions), Viterbi decoding (crf.viterbi) and the
  * rows of its two-word features (crf.LinearChainCRF.pair_emissions); and the cue finder's word tokens
- * (cues.tokenize: the same tokens as its regular expression, without a match object per word).
+ * (cues.tokenize) and where the recogniser's tokens start and end (features.TOKEN_RE), the same tokens as their
+ * regular expressions without a match object per word.
  *
  * The numpy versions in crf.py and window.py are the reference and run where this module was not built. Each
  * function here does the same float32 operations in the same order for every token (numpy's order, passes
@@ -581,12 +582,101 @@ words(PyObject *self, PyObject *args)
     return found;
 }
 
+/* A letter of the recogniser's Arabic shortcut: [\u0621-\u063a\u0641-\u064a]. */
+static int
+is_arabic_letter(Py_UCS4 c)
+{
+    return (c >= 0x0621 && c <= 0x063A) || (c >= 0x0641 && c <= 0x064A);
+}
+
+/* token_bounds(text, pattern) -> (starts, ends): where the matches of pattern.finditer(text) start and end, for
+ * features.TOKEN_RE. Every alternative of that pattern starts by taking one character that is not a space, and
+ * the last (\S) takes any, so a match starts at each next character that is not a space. Its first alternative,
+ * two Arabic letters or more with no word character, dot, hyphen, ampersand or apostrophe after them, can only
+ * take the whole run of such letters (a shorter run has a letter after it); most tokens of Arabic news are such
+ * runs and are found here; at any other character pattern.match(text, position) decides (its lookbehinds still
+ * see the text before). */
+static PyObject *
+token_bounds(PyObject *self, PyObject *args)
+{
+    PyObject *text, *pattern;
+    if (!PyArg_ParseTuple(args, "UO", &text, &pattern)) {
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    PyObject *starts = PyList_New(0), *ends = PyList_New(0), *match = NULL;
+    if (starts == NULL || ends == NULL) {
+        goto failed;
+    }
+    Py_ssize_t i = 0;
+    while (i < length) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (Py_UNICODE_ISSPACE(c)) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i, end = -1;
+        if (is_arabic_letter(c)) {
+            Py_ssize_t run = i;
+            while (run < length && is_arabic_letter(PyUnicode_READ(kind, data, run))) {
+                run++;
+            }
+            Py_UCS4 after = run < length ? PyUnicode_READ(kind, data, run) : 0;
+            if (run - i >= 2
+                && (run == length || !(is_word(after) || after == '.' || after == '-' || after == '&' || after == '\''))) {
+                end = run;
+            }
+        }
+        if (end < 0) {
+            match = PyObject_CallMethod(pattern, "match", "On", text, start);
+            if (match == NULL) {
+                goto failed;
+            }
+            PyObject *span = match == Py_None ? NULL : PyObject_CallMethod(match, "span", NULL);
+            Py_ssize_t found_start = -1;
+            if (span != NULL && !PyArg_ParseTuple(span, "nn", &found_start, &end)) {
+                Py_DECREF(span);
+                goto failed;
+            }
+            Py_XDECREF(span);
+            Py_CLEAR(match);
+            if (PyErr_Occurred()) {
+                goto failed;
+            }
+            if (found_start != start || end <= start) {
+                PyErr_Format(PyExc_ValueError, "the pattern found no token at %zd, where one starts", start);
+                goto failed;
+            }
+        }
+        PyObject *first = PyLong_FromSsize_t(start), *last = PyLong_FromSsize_t(end);
+        int failed = first == NULL || last == NULL || PyList_Append(starts, first) < 0 || PyList_Append(ends, last) < 0;
+        Py_XDECREF(first);
+        Py_XDECREF(last);
+        if (failed) {
+            goto failed;
+        }
+        i = end;
+    }
+    PyObject *result = PyTuple_Pack(2, starts, ends);
+    Py_DECREF(starts);
+    Py_DECREF(ends);
+    return result;
+failed:
+    Py_XDECREF(match);
+    Py_XDECREF(starts);
+    Py_XDECREF(ends);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"viterbi", viterbi, METH_VARARGS, "Best label paths of sequences of label scores (crf.viterbi)."},
     {"crf_emissions", crf_emissions, METH_VARARGS, "A linear-chain CRF's label scores (crf.LinearChainCRF)."},
     {"window_hidden", window_hidden, METH_VARARGS, "The window network's hidden layer (window.WindowTagger)."},
     {"pair_rows", pair_rows, METH_VARARGS, "Rows of a CRF's two-word features (crf.LinearChainCRF)."},
     {"words", words, METH_VARARGS, "The words of a normalised text as tokens (cues.tokenize)."},
+    {"token_bounds", token_bounds, METH_VARARGS, "Where the recogniser's tokens start and end (ner)."},
     {NULL, NULL, 0, NULL},
 };
 

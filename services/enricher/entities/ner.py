@@ -22,11 +22,11 @@ from newswire.enricher.entities.crf import TAGS, LinearChainCRF
 from newswire.enricher.entities.cues import LOC_HEADS, ORG_HEADS
 from newswire.enricher.entities.features import (
     SENTENCE_END,
-    TOKEN_RE,
     TYPE_OF_LABEL,
     FeatureExtractor,
     WordFeatures,
     split_proclitics,
+    token_bounds,
 )
 from newswire.enricher.entities.kb import DATA_DIR, KnownEntity, Lexicon, load_common_words
 from newswire.enricher.entities.matcher import ARTICLE, AliasMatcher, Span
@@ -283,15 +283,15 @@ class NamedEntityRecogniser:
     def _tokenised(self, text: TextToTag) -> _Tokens:
         """An article's tokens, their knowledge-base tags, sentences and script runs (`_chunks`)."""
         norm, original, offsets = text.norm, text.original, text.offsets
-        spans = [match.span() for match in TOKEN_RE.finditer(norm)]
-        starts = [start for start, _ in spans]
-        ends = [end for _, end in spans]
+        starts, ends = token_bounds(norm)
         if offsets is None:
-            surfaces = [original[start:end] for start, end in spans]
+            surfaces = [original[start:end] for start, end in zip(starts, ends, strict=True)]
         else:
-            surfaces = [original[offsets[start] : offsets[end - 1] + 1] for start, end in spans]
+            surfaces = [
+                original[offsets[start] : offsets[end - 1] + 1] for start, end in zip(starts, ends, strict=True)
+            ]
         kb = self.features.kb_tags_at(starts, ends, text.kb_spans)
-        sentences = self._sentences(norm, original, offsets, starts, ends) if spans else []
+        sentences = self._sentences(norm, original, offsets, starts, ends) if starts else []
         return _Tokens(starts, ends, surfaces, kb, sentences, self._chunks(sentences, norm, starts, surfaces))
 
     def _group_labels(self, group: Sequence[_Tokens]) -> list[npt.NDArray[np.intp]]:

@@ -3,10 +3,12 @@ the bit, the same labels, and a clear error for arrays of the wrong size."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from newswire.enricher.entities import crf, cues, window
+from newswire.enricher.entities import crf, cues, features, window
 from newswire.enricher.entities.crf import ROLES, TAGS, best_labels, viterbi
 from newswire.enricher.entities.window import WIDTH, quantised, quantised_layout
 
@@ -201,3 +203,29 @@ def test_cue_tokens_refuse_bad_input_clearly() -> None:
     with pytest.raises(TypeError, match="token_type must be a tuple type"):
         native.words("text", dict)
     assert native.words("", cues.Token) == []
+
+
+# What the recogniser's tokens are made of: Arabic letters of the shortcut and others (tatweel, Persian kaf),
+# abbreviations and initials, elisions, "'s", joiners, other spaces.
+_TOKEN_PIECES = (
+    "كتب", "ب", "ـ", "ک", "٣", "a", "Zé", "u.s.", "mr.", "Sen.", "j.", "J. ", "l'", "qu'", "'s", "'", "-", "&", ".",
+    " ", "\u00a0", "\u2003", "\n", "_", "7", "²", "\u0301", "𝔸", "x-y", "«",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_recogniser_token_bounds_are_the_patterns_matches(seed: int) -> None:
+    assert native is not None
+    rng = np.random.default_rng(seed)
+    for _ in range(400):
+        text = "".join(rng.choice(_TOKEN_PIECES, size=int(rng.integers(0, 30))))
+        spans = [m.span() for m in features.TOKEN_RE.finditer(text)]
+        assert features.token_bounds(text) == ([s for s, _ in spans], [e for _, e in spans]), text
+
+
+def test_recogniser_token_bounds_refuse_a_pattern_that_skips_characters() -> None:
+    assert native is not None
+    with pytest.raises(ValueError, match="no token at 0"):
+        native.token_bounds("a b", re.compile(r"b"))
+    with pytest.raises(TypeError):
+        native.token_bounds(b"a b", features.TOKEN_RE)
