@@ -1,11 +1,11 @@
 /* The topic classifier's term features in C (topic_model.term_vector: hashed_counts of text_terms, weighted).
  *
- * A text is read as topic_model.text_parts reads it: characters that are neither word characters nor digits nor
+ * A text is read as topic_model.text_terms reads it: characters that are neither word characters nor digits nor
  * "_" (the [\\W\\d_] of its regular expression) separate; runs of Chinese/Japanese characters give their
  * character pairs, other runs are words (the body's first max_words), and each word has a stem (Arabic: one
  * proclitic group and one suffix off, keeping three letters; other scripts: the first six letters). Its terms
- * are "c:<pair>" for each character pair, "w:<word>" for each word, "s:<stem>" for each stem that differs from its word and
- * "b:<stem> <next stem>" for each two consecutive stems; each term is counted in bucket
+ * are "c:<pair>" for each character pair, "w:<word>" for each word, "s:<stem>" for each stem that differs from
+ * its word and "b:<stem> <next stem>" for each two consecutive stems; each term is counted in bucket
  * CRC-32(UTF-8 of the term) % buckets, and each bucket's weight is 1 + log(count), L2-normalised. The Python
  * version builds every word, stem and term as a string; this one feeds the characters' UTF-8 straight into the
  * CRC. Buckets come in the order of the first term that falls in them, counts are whole numbers and the weights
@@ -114,7 +114,7 @@ is_cjk(Py_UCS4 c)
     return (c >= 0x3040 && c <= 0x30FF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF);
 }
 
-/* topic_model._ARABIC_PREFIXES and _ARABIC_SUFFIXES, in their order. */
+/* topic_model._ARABIC_PREFIXES and _ARABIC_SUFFIXES, in their order (test_topics.py checks every one). */
 static const Py_UCS4 PREFIXES[][4] = {
     {0x0648, 0x0627, 0x0644, 0}, {0x0628, 0x0627, 0x0644, 0}, {0x0643, 0x0627, 0x0644, 0}, {0x0641, 0x0627, 0x0644, 0},
     {0x0644, 0x0644, 0}, {0x0627, 0x0644, 0}, {0x0648, 0}, {0x0641, 0}, {0x0628, 0}, {0x0644, 0}, {0x0643, 0},
@@ -339,7 +339,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     "_terms",
-    "The topic classifier's hashed term counts in C (the Python version in topic_model.py is the reference).",
+    "The topic classifier's term features in C (the Python version in topic_model.py is the reference).",
     -1,
     methods,
 };

@@ -58,10 +58,8 @@ class WholeWords:
 def _every_character() -> str:
     """Every Unicode character but the surrogates, once (4 MB, built in about 50 ms): the text in which the case
     variants of letters are found with the engine's own IGNORECASE rules."""
-    codes = itertools.chain(range(0xD800), range(0xE000, 0x110000))
-    points = array.array("I", codes)
-    if points.itemsize != 4:  # a C unsigned int of another size: the slower way
-        return "".join(map(chr, itertools.chain(range(0xD800), range(0xE000, 0x110000))))
+    typecode = next(code for code in "IL" if array.array(code).itemsize == 4)
+    points = array.array(typecode, itertools.chain(range(0xD800), range(0xE000, 0x110000)))
     return points.tobytes().decode("utf-32-le" if sys.byteorder == "little" else "utf-32-be")
 
 

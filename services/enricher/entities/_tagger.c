@@ -624,8 +624,8 @@ token_bounds(PyObject *self, PyObject *args)
                 run++;
             }
             Py_UCS4 after = run < length ? PyUnicode_READ(kind, data, run) : 0;
-            if (run - i >= 2
-                && (run == length || !(is_word(after) || after == '.' || after == '-' || after == '&' || after == '\''))) {
+            int joined = is_word(after) || after == '.' || after == '-' || after == '&' || after == '\'';
+            if (run - i >= 2 && (run == length || !joined)) {
                 end = run;
             }
         }

@@ -296,3 +296,17 @@ def test_term_vector_reads_any_text_as_the_python_version_does(monkeypatch: pyte
         indices, weights = topic_model.term_vector("", body, 2**18)
         expected_indices, expected_weights = _python_term_vector("", body, 2**18, monkeypatch)
         assert indices.tolist() == expected_indices.tolist() and weights.tobytes() == expected_weights.tobytes()
+
+
+def test_term_vector_strips_every_arabic_affix_as_the_python_version_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The C version carries its own copy of the affix lists: every prefix and suffix, alone and together, on stems
+    # of two to four letters (where the three letters kept decide).
+    assert topic_model.native is not None
+    stems = ("كت", "كتب", "كتاب")
+    for prefix in ("", *topic_model._ARABIC_PREFIXES):
+        for suffix in ("", *topic_model._ARABIC_SUFFIXES):
+            body = " ".join(prefix + stem + suffix for stem in stems)
+            indices, weights = topic_model.term_vector("", body, 2**18)
+            expected_indices, expected_weights = _python_term_vector("", body, 2**18, monkeypatch)
+            assert indices.tolist() == expected_indices.tolist(), body
+            assert weights.tobytes() == expected_weights.tobytes(), body
